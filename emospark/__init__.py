@@ -1,0 +1,34 @@
+"""emospark: go_emotions scores for text columns, in pandas, Spark and pipelines.
+
+>>> import emospark
+>>> model = emospark.load()
+>>> model.predict(["I love this, thank you!"])
+[['gratitude', 'love']]
+"""
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .bundle import Bundle
+from .errors import BundleError, EmosparkError, MissingExtraError, ModelNotFoundError
+from .labels import GO_EMOTIONS
+from .model import EmotionModel, load
+from .registry import DEFAULT_MODEL, REGISTRY
+
+try:
+    __version__ = version("emospark")
+except PackageNotFoundError:  # running from a source tree
+    __version__ = "0+unknown"
+
+__all__ = [
+    "Bundle",
+    "BundleError",
+    "DEFAULT_MODEL",
+    "EmosparkError",
+    "EmotionModel",
+    "GO_EMOTIONS",
+    "MissingExtraError",
+    "ModelNotFoundError",
+    "REGISTRY",
+    "load",
+]

@@ -1,0 +1,261 @@
+"""Model bundles: a directory holding encoder, tokenizer, classifier head,
+thresholds and a manifest (``emospark.json``) with the sha256 of every file.
+
+A bundle directory looks like this::
+
+    my-bundle/
+      emospark.json              manifest (format, labels, pooling, files, sha256, metrics)
+      encoder/model.onnx         token embeddings [N, T, D]
+      encoder/tokenizer.json     a `tokenizers` tokenizer
+      classifier/model.onnx      input `logits` [N, D], one [N, 2] output per label
+      classifier/thresholds.json {"label": threshold, ...}
+
+Example, writing a bundle from a seed layout and reading it back:
+
+>>> from emospark.bundle import Bundle
+>>> b = Bundle.from_dir(default_bundle_dir())      # doctest: +SKIP
+>>> b.pooling, b.max_length                        # doctest: +SKIP
+('mean', 128)
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import threading
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import BundleError
+from .labels import GO_EMOTIONS
+from .pooling import POOLINGS
+
+MANIFEST = "emospark.json"
+FORMAT = "emospark-bundle/1"
+ENCODER_CANDIDATES = ("model.onnx", "onnx/model.onnx")
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """Everything needed to build a scorer, with absolute file paths.
+
+    ``sha256`` maps each file (relative to ``root``) to its digest; it is empty for
+    bundles assembled from seed files that carry no manifest, which are then checked
+    for shape and names only.
+    """
+
+    name: str
+    root: Path
+    encoder: Path
+    tokenizer: Path
+    classifier: Path
+    thresholds: Path
+    pooling: str = "mean"
+    normalize: bool = True
+    max_length: int = 256
+    labels: tuple[str, ...] = GO_EMOTIONS
+    encoder_output: str | None = None
+    sha256: Mapping[str, str] = field(default_factory=dict)
+    license: str = "unknown"
+    source: str = ""
+    metrics: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.pooling not in POOLINGS:
+            raise BundleError(
+                f"bundle '{self.name}': pooling '{self.pooling}' is not one of {sorted(POOLINGS)}"
+            )
+        if not isinstance(self.max_length, int) or self.max_length < 2:
+            raise BundleError(f"bundle '{self.name}': max_length must be an integer >= 2, got {self.max_length!r}")
+        if len(set(self.labels)) != len(self.labels) or not self.labels:
+            raise BundleError(f"bundle '{self.name}': labels must be unique and non-empty")
+
+    # -- reading ---------------------------------------------------------------------------
+    @classmethod
+    def from_dir(cls, path: str | os.PathLike) -> "Bundle":
+        """Read a bundle directory and its manifest (files are checked by :meth:`verify`)."""
+        root = Path(path).expanduser().resolve()
+        manifest_path = root / MANIFEST
+        if not root.is_dir():
+            raise BundleError(f"bundle directory {root} does not exist or is not a directory")
+        try:
+            m = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise BundleError(f"{manifest_path} is missing: {root} is not an emospark bundle") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise BundleError(f"{manifest_path} cannot be read as JSON: {exc}") from None
+        if m.get("format") != FORMAT:
+            raise BundleError(f"{manifest_path}: format is {m.get('format')!r}, this emospark reads {FORMAT!r}")
+        try:
+            enc, head = m["encoder"], m["classifier"]
+            return cls(
+                name=m["name"],
+                root=root,
+                encoder=root / enc["model"],
+                tokenizer=root / enc["tokenizer"],
+                classifier=root / head["model"],
+                thresholds=root / head["thresholds"],
+                pooling=enc.get("pooling", "mean"),
+                normalize=bool(enc.get("normalize", True)),
+                max_length=int(enc["max_length"]),
+                labels=tuple(m.get("labels", GO_EMOTIONS)),
+                encoder_output=enc.get("output"),
+                sha256=dict(m.get("sha256", {})),
+                license=m.get("license", "unknown"),
+                source=m.get("source", ""),
+                metrics=m.get("metrics", {}),
+            )
+        except (KeyError, TypeError) as exc:
+            raise BundleError(f"{manifest_path} lacks the field {exc}") from None
+
+    @classmethod
+    def from_parts(
+        cls,
+        name: str,
+        encoder_dir: str | os.PathLike,
+        classifier_dir: str | os.PathLike,
+        *,
+        pooling: str,
+        max_length: int,
+        normalize: bool = True,
+        license: str = "unknown",
+        source: str = "",
+    ) -> "Bundle":
+        """Assemble a bundle from an encoder directory (``model.onnx`` or
+        ``onnx/model.onnx`` plus ``tokenizer.json``, as optimum exports them) and a
+        classifier directory in the published go_emotions head format (``model.onnx``
+        plus ``thresholds.json``)."""
+        enc_dir, head_dir = Path(encoder_dir).expanduser(), Path(classifier_dir).expanduser()
+        encoder = next((enc_dir / c for c in ENCODER_CANDIDATES if (enc_dir / c).is_file()), None)
+        if encoder is None:
+            raise BundleError(f"no encoder ONNX in {enc_dir}: expected one of {list(ENCODER_CANDIDATES)}")
+        return cls(
+            name=name,
+            root=enc_dir.resolve(),
+            encoder=encoder.resolve(),
+            tokenizer=(enc_dir / "tokenizer.json").resolve(),
+            classifier=(head_dir / "model.onnx").resolve(),
+            thresholds=(head_dir / "thresholds.json").resolve(),
+            pooling=pooling,
+            normalize=normalize,
+            max_length=max_length,
+            license=license,
+            source=source,
+        )
+
+    # -- checking --------------------------------------------------------------------------
+    def files(self) -> dict[str, Path]:
+        """The bundle's four files by role."""
+        return {
+            "encoder": self.encoder,
+            "tokenizer": self.tokenizer,
+            "classifier": self.classifier,
+            "thresholds": self.thresholds,
+        }
+
+    def verify(self) -> None:
+        """Check that every file exists and matches the manifest's sha256.
+
+        Digests are cached per process by (path, size, mtime), so a bundle is hashed
+        once however many scorers load it.
+        """
+        for role, path in self.files().items():
+            if not path.is_file():
+                raise BundleError(f"bundle '{self.name}': {role} file {path} is missing")
+        for rel, expected in self.sha256.items():
+            path = self.root / rel
+            if not path.is_file():
+                raise BundleError(f"bundle '{self.name}': {path} is listed in the manifest but missing")
+            actual = file_sha256(path)
+            if actual != expected:
+                raise BundleError(
+                    f"bundle '{self.name}': {path} is altered or truncated (sha256 {actual[:12]}..., "
+                    f"manifest says {expected[:12]}...); restore it or reinstall the bundle"
+                )
+
+    def read_thresholds(self) -> dict[str, float]:
+        """The thresholds file as {label: threshold}, checked against the labels."""
+        try:
+            raw = json.loads(self.thresholds.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise BundleError(f"{self.thresholds} cannot be read as JSON: {exc}") from None
+        if isinstance(raw, list) and len(raw) == len(self.labels):
+            raw = dict(zip(self.labels, raw))
+        if not isinstance(raw, dict):
+            raise BundleError(f"{self.thresholds}: expected an object {{label: threshold}}")
+        missing = [lab for lab in self.labels if lab not in raw]
+        if missing:
+            raise BundleError(f"{self.thresholds} lacks thresholds for {missing}")
+        out = {}
+        for lab in self.labels:
+            t = raw[lab]
+            if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0.0 <= t <= 1.0:
+                raise BundleError(f"{self.thresholds}: threshold of '{lab}' must be a number in [0, 1], got {t!r}")
+            out[lab] = float(t)
+        return out
+
+    # -- writing ---------------------------------------------------------------------------
+    def save(self, out_dir: str | os.PathLike, **extra: Any) -> "Bundle":
+        """Copy the files into ``out_dir`` in the standard layout and write a manifest
+        with their sha256. ``extra`` fields (``metrics``, ``description``...) go into
+        the manifest as they are. Returns the new bundle."""
+        out = Path(out_dir)
+        layout = {
+            "encoder": "encoder/model.onnx",
+            "tokenizer": "encoder/tokenizer.json",
+            "classifier": "classifier/model.onnx",
+            "thresholds": "classifier/thresholds.json",
+        }
+        for role, rel in layout.items():
+            (out / rel).parent.mkdir(parents=True, exist_ok=True)
+            src = self.files()[role]
+            if src.resolve() != (out / rel).resolve():
+                shutil.copyfile(src, out / rel)
+        manifest = {
+            "format": FORMAT,
+            "name": self.name,
+            "labels": list(self.labels),
+            "encoder": {
+                "model": layout["encoder"],
+                "tokenizer": layout["tokenizer"],
+                "pooling": self.pooling,
+                "normalize": self.normalize,
+                "max_length": self.max_length,
+                **({"output": self.encoder_output} if self.encoder_output else {}),
+            },
+            "classifier": {"model": layout["classifier"], "thresholds": layout["thresholds"]},
+            "license": self.license,
+            "source": self.source,
+            "sha256": {rel: file_sha256(out / rel) for rel in layout.values()},
+            **({"metrics": dict(self.metrics)} if self.metrics else {}),
+            **extra,
+        }
+        (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        return Bundle.from_dir(out)
+
+    def with_options(self, **changes: Any) -> "Bundle":
+        """A copy with some fields changed, e.g. ``bundle.with_options(max_length=64)``."""
+        return replace(self, **changes)
+
+
+_digest_cache: dict[tuple[str, int, int], str] = {}
+_digest_lock = threading.Lock()
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file, cached per process by (path, size, mtime)."""
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    with _digest_lock:
+        if key in _digest_cache:
+            return _digest_cache[key]
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    digest = h.hexdigest()
+    with _digest_lock:
+        _digest_cache[key] = digest
+    return digest

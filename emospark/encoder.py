@@ -1,0 +1,103 @@
+"""Texts to sentence embeddings: tokenizer + ONNX encoder + pooling + L2 normalisation."""
+from __future__ import annotations
+
+from itertools import chain
+from typing import Sequence
+
+import numpy as np
+from tokenizers import Tokenizer
+
+from .bundle import Bundle
+from .errors import BundleError
+from .pooling import POOLINGS, l2_normalize
+from .runtime import make_session
+
+INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+DTYPES = {"tensor(int64)": np.int64, "tensor(int32)": np.int32}
+HIDDEN_OUTPUTS = ("last_hidden_state", "token_embeddings")
+
+
+def load_tokenizer(path, max_length: int) -> tuple[Tokenizer, int]:
+    """The tokenizer with emospark's own settings: truncation at ``max_length``
+    (special tokens included) and no padding (batches are padded to their longest
+    text). Returns it with its padding id."""
+    try:
+        tok = Tokenizer.from_file(str(path))
+    except Exception as exc:
+        raise BundleError(f"tokenizer {path} cannot be read by `tokenizers`: {exc}") from None
+    pad_id = (tok.padding or {}).get("pad_id")
+    if pad_id is None:
+        pad_id = next((tok.token_to_id(t) for t in ("[PAD]", "<pad>") if tok.token_to_id(t) is not None), 0)
+    tok.no_padding()
+    tok.enable_truncation(max_length)
+    return tok, int(pad_id)
+
+
+class Encoder:
+    """Runs the bundle's encoder; only feeds the inputs that the graph declares."""
+
+    def __init__(self, bundle: Bundle, *, threads: int | None = None, providers: Sequence[str] | None = None):
+        self.tokenizer, self.pad_id = load_tokenizer(bundle.tokenizer, bundle.max_length)
+        self.session = make_session(bundle.encoder, "encoder", threads=threads, providers=providers)
+        declared = {i.name: i for i in self.session.get_inputs()}
+        unknown = sorted(set(declared) - set(INPUTS))
+        if unknown or "input_ids" not in declared:
+            raise BundleError(
+                f"encoder {bundle.encoder} declares inputs {sorted(declared)}; emospark feeds {list(INPUTS)} "
+                "and needs input_ids"
+            )
+        self.dtypes = {name: DTYPES.get(i.type, np.int64) for name, i in declared.items()}
+        outputs = {o.name: o for o in self.session.get_outputs()}
+        name = bundle.encoder_output or next((n for n in HIDDEN_OUTPUTS if n in outputs), None)
+        if name is None:
+            name = next((n for n, o in outputs.items() if len(o.shape) == 3), None)
+        if name not in outputs or len(outputs[name].shape) != 3:
+            raise BundleError(
+                f"encoder {bundle.encoder} has no [batch, tokens, dim] output to pool "
+                f"(outputs: {sorted(outputs)}); name it in the manifest as encoder.output"
+            )
+        self.output = name
+        self.pool = POOLINGS[bundle.pooling]
+        self.normalize = bundle.normalize
+        self.dim = self._probe(bundle)
+
+    def _probe(self, bundle: Bundle) -> int:
+        """Run the largest token id of the tokenizer through the encoder, so that a
+        tokenizer that does not belong to this encoder fails at load, not mid-job."""
+        top = self.tokenizer.get_vocab_size(with_added_tokens=True) - 1
+        try:
+            hidden = self._run(np.array([[self.pad_id, top]]), np.ones((1, 2), dtype=bool))
+        except Exception as exc:
+            raise BundleError(
+                f"tokenizer {bundle.tokenizer} (vocabulary {top + 1}) does not fit encoder {bundle.encoder}: {exc}"
+            ) from None
+        return int(hidden.shape[-1])
+
+    def _run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        feed = {name: feed[name].astype(dtype, copy=False) for name, dtype in self.dtypes.items()}
+        return self.session.run([self.output], feed)[0]
+
+    def token_ids(self, texts: list[str]) -> list[list[int]]:
+        """Token ids of each text, truncated to the bundle's max length."""
+        return [e.ids or [self.pad_id] for e in self.tokenizer.encode_batch(texts)]
+
+    def embed(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        """Sentence embeddings, shape (len(texts), dim), float32, rows in input order.
+
+        Texts are sorted by token count and each batch is padded only to its longest
+        text; the result is put back into input order.
+        """
+        ids = self.token_ids(texts)
+        lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+        order = np.argsort(lengths, kind="stable")
+        out = np.empty((len(ids), self.dim), dtype=np.float32)
+        for start in range(0, len(ids), batch_size):
+            rows = order[start : start + batch_size]
+            lens = lengths[rows]
+            mask = np.arange(lens.max()) < lens[:, None]
+            batch = np.full(mask.shape, self.pad_id, dtype=np.int64)
+            batch[mask] = np.fromiter(chain.from_iterable(ids[r] for r in rows), dtype=np.int64, count=int(lens.sum()))
+            out[rows] = self.pool(self._run(batch, mask), mask)
+        return l2_normalize(out) if self.normalize else out
+

@@ -1,0 +1,38 @@
+"""Exceptions raised by emospark.
+
+All of them keep their message as their only argument, so they pickle and cross
+process boundaries (Spark workers, multiprocessing) unchanged.
+"""
+from __future__ import annotations
+
+
+class EmosparkError(Exception):
+    """Base class of every error emospark raises on purpose."""
+
+
+class BundleError(EmosparkError, ValueError):
+    """A model bundle is incomplete, altered or inconsistent."""
+
+
+class ModelNotFoundError(EmosparkError, LookupError):
+    """A model name or path cannot be resolved to files on this machine."""
+
+
+class MissingExtraError(EmosparkError, ImportError):
+    """An optional dependency is missing; the message names the extra to install."""
+
+
+def require(module: str, extra: str, purpose: str):
+    """Import ``module`` or raise :class:`MissingExtraError` with an install hint.
+
+    >>> require("json", "none", "testing").__name__
+    'json'
+    """
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingExtraError(
+            f"{purpose} needs the '{module}' package: pip install \"emospark[{extra}]\""
+        ) from exc

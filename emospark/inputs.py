@@ -1,0 +1,57 @@
+"""Input rules shared by every entry point.
+
+- ``None``, float NaN and pandas' ``NA``/``NaT`` are *missing*: the row gets all-NaN
+  probabilities and no labels.
+- Empty and whitespace-only strings are scored like any other text.
+- Anything else that is not a ``str`` raises ``TypeError`` naming its position.
+
+>>> present, texts = split_missing(["a", None, float("nan"), ""])
+>>> present.tolist(), texts
+([True, False, False, True], ['a', ''])
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable
+
+import numpy as np
+
+_MISSING_TYPES = ("NAType", "NaTType")
+
+
+def is_missing(value: Any) -> bool:
+    """True for None, NaN and pandas' missing-value singletons."""
+    if value is None:
+        return True
+    if isinstance(value, float):  # includes numpy.float64
+        return math.isnan(value)
+    if isinstance(value, np.floating):
+        return bool(np.isnan(value))
+    return type(value).__name__ in _MISSING_TYPES
+
+
+def as_list(texts: Iterable[Any]) -> list[Any]:
+    """The texts as a list; a lone string is refused so it is not split into characters."""
+    if isinstance(texts, (str, bytes)):
+        raise TypeError("texts must be a sequence of strings, not a single string: wrap it in a list")
+    if hasattr(texts, "to_pylist"):  # pyarrow arrays and chunked arrays
+        return texts.to_pylist()
+    return list(texts)
+
+
+def split_missing(texts: Iterable[Any]) -> tuple[np.ndarray, list[str]]:
+    """A boolean mask of the rows that hold text, and those texts in order."""
+    values = as_list(texts)
+    present = np.ones(len(values), dtype=bool)
+    kept: list[str] = []
+    for i, value in enumerate(values):
+        if isinstance(value, str):
+            kept.append(value)
+        elif is_missing(value):
+            present[i] = False
+        else:
+            raise TypeError(
+                f"texts[{i}] is {type(value).__name__} ({value!r:.40}); expected str or None "
+                "(missing values give a null row)"
+            )
+    return present, kept

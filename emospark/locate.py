@@ -1,0 +1,126 @@
+"""Turning a model name or path into a :class:`~emospark.bundle.Bundle` on this machine.
+
+Where a registered seed model is looked for, in order:
+
+1. ``$EMOSPARK_MODELS`` (``os.pathsep``-separated), else ``~/.cache/emospark``:
+   ``<dir>/<name>/emospark.json`` (a bundle), or ``<dir>/<name>/encoder/`` plus
+   ``<dir>/<name>/classifier/`` (the published files as they are);
+2. the Hugging Face cache (``$HF_HUB_CACHE``, else ``$HF_HOME/hub``, else
+   ``~/.cache/huggingface/hub``);
+3. only with ``download=True``: the Hugging Face Hub (``pip install "emospark[hub]"``).
+
+>>> resolve().name
+'minilm-l6-go-emotions'
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .bundle import MANIFEST, Bundle
+from .errors import BundleError, ModelNotFoundError, require
+from .registry import DEFAULT_MODEL, HubFiles, ModelInfo, model_info
+
+
+def packaged_dir() -> Path:
+    """Where the bundles shipped with the package live (the source tree's
+    ``models/`` when running from a checkout)."""
+    here = Path(__file__).resolve().parent
+    installed = here / "bundles"
+    return installed if installed.is_dir() else here.parent / "models"
+
+
+def local_dirs() -> list[Path]:
+    """The directories searched for user-provided models."""
+    env = os.environ.get("EMOSPARK_MODELS")
+    if env:
+        return [Path(p).expanduser() for p in env.split(os.pathsep) if p]
+    return [Path("~/.cache/emospark").expanduser()]
+
+
+def hf_cache_dir() -> Path:
+    """The Hugging Face hub cache, following the same variables as huggingface_hub."""
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"]).expanduser()
+    if os.environ.get("HF_HOME"):
+        return Path(os.environ["HF_HOME"]).expanduser() / "hub"
+    return Path("~/.cache/huggingface/hub").expanduser()
+
+
+def hf_snapshot(files: HubFiles, cache: Path | None = None) -> Path | None:
+    """The snapshot directory in the HF cache holding all of ``files``, if any."""
+    repo_dir = (cache or hf_cache_dir()) / ("models--" + files.repo_id.replace("/", "--"))
+    ref = repo_dir / "refs" / files.revision
+    candidates = []
+    if ref.is_file():
+        candidates.append(repo_dir / "snapshots" / ref.read_text().strip())
+    elif (repo_dir / "snapshots" / files.revision).is_dir():
+        candidates.append(repo_dir / "snapshots" / files.revision)
+    for snap in candidates:
+        if all((snap / f).is_file() for f in files.files):
+            return snap
+    return None
+
+
+def resolve(model: str | os.PathLike | Bundle | None = None, *, download: bool = False) -> Bundle:
+    """Find the bundle for ``model``: ``None`` (the default bundle), a registered name,
+    a bundle directory, or a :class:`Bundle`."""
+    if isinstance(model, Bundle):
+        return model
+    if model is None:
+        model = DEFAULT_MODEL
+    path = Path(model).expanduser()
+    if isinstance(model, os.PathLike) or path.is_dir() or os.sep in str(model):
+        if not (path / MANIFEST).is_file() and not path.is_dir():
+            raise ModelNotFoundError(f"model path {path} does not exist")
+        return Bundle.from_dir(path)
+    info = model_info(str(model))
+    if info.packaged:
+        bundle_dir = packaged_dir() / info.name
+        if not (bundle_dir / MANIFEST).is_file():
+            raise BundleError(
+                f"the packaged bundle '{info.name}' is missing from {bundle_dir}: reinstall emospark"
+            )
+        return Bundle.from_dir(bundle_dir)
+    return _resolve_seed(info, download)
+
+
+def _seed_bundle(info: ModelInfo, encoder_dir: Path, classifier_dir: Path) -> Bundle:
+    return Bundle.from_parts(
+        info.name,
+        encoder_dir,
+        classifier_dir,
+        pooling=info.pooling,
+        max_length=info.max_length,
+        license=info.license,
+        source=f"{info.encoder.repo_id} + {info.classifier.repo_id}",
+    )
+
+
+def _resolve_seed(info: ModelInfo, download: bool) -> Bundle:
+    assert info.encoder is not None and info.classifier is not None
+    for base in local_dirs():
+        here = base / info.name
+        if (here / MANIFEST).is_file():
+            return Bundle.from_dir(here)
+        if (here / "encoder").is_dir() and (here / "classifier").is_dir():
+            return _seed_bundle(info, here / "encoder", here / "classifier")
+    enc, head = hf_snapshot(info.encoder), hf_snapshot(info.classifier)
+    if enc is not None and head is not None:
+        return _seed_bundle(info, enc, head)
+    if download:
+        hub = require("huggingface_hub", "hub", f"downloading '{info.name}'")
+        for files in (info.encoder, info.classifier):
+            for f in files.files:
+                hub.hf_hub_download(files.repo_id, f, revision=files.revision, cache_dir=hf_cache_dir())
+        enc, head = hf_snapshot(info.encoder), hf_snapshot(info.classifier)
+        if enc is not None and head is not None:
+            return _seed_bundle(info, enc, head)
+    local = local_dirs()[0] / info.name
+    raise ModelNotFoundError(
+        f"model '{info.name}' is not on this machine. Either put the published files here:\n"
+        + "".join(f"  {local / 'encoder' / f}   (from {info.encoder.repo_id})\n" for f in info.encoder.files)
+        + "".join(f"  {local / 'classifier' / f}   (from {info.classifier.repo_id})\n" for f in info.classifier.files)
+        + f"or into the Hugging Face cache at {hf_cache_dir()}, "
+        f"or download them: pip install \"emospark[hub]\"; emospark.load('{info.name}', download=True)"
+    )
