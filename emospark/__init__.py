@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
+from importlib.util import find_spec
 
 from .bundle import Bundle
 from .errors import BundleError, EmosparkError, MissingExtraError, ModelNotFoundError
@@ -19,6 +20,9 @@ try:
     __version__ = version("emospark")
 except PackageNotFoundError:  # running from a source tree
     __version__ = "0+unknown"
+
+if find_spec("pandas") is not None:  # registers DataFrame.emotions and Series.emotions
+    from . import pandas_accessor  # noqa: F401
 
 __all__ = [
     "Bundle",

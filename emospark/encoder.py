@@ -17,10 +17,12 @@ DTYPES = {"tensor(int64)": np.int64, "tensor(int32)": np.int32}
 HIDDEN_OUTPUTS = ("last_hidden_state", "token_embeddings")
 
 
-def load_tokenizer(path, max_length: int) -> tuple[Tokenizer, int]:
+def load_tokenizer(path, max_length: int, overlap: int | None = None) -> tuple[Tokenizer, int]:
     """The tokenizer with emospark's own settings: truncation at ``max_length``
     (special tokens included) and no padding (batches are padded to their longest
-    text). Returns it with its padding id."""
+    text). The truncated rest of a long text is kept as overflowing windows of the
+    same length, each sharing ``overlap`` tokens with the one before it (default: a
+    quarter of the text tokens a window holds). Returns it with its padding id."""
     try:
         tok = Tokenizer.from_file(str(path))
     except Exception as exc:
@@ -29,15 +31,26 @@ def load_tokenizer(path, max_length: int) -> tuple[Tokenizer, int]:
     if pad_id is None:
         pad_id = next((tok.token_to_id(t) for t in ("[PAD]", "<pad>") if tok.token_to_id(t) is not None), 0)
     tok.no_padding()
-    tok.enable_truncation(max_length)
+    window = max_length - tok.num_special_tokens_to_add(False)  # text tokens per window
+    overlap = max(window, 0) // 4 if overlap is None else overlap
+    if isinstance(overlap, bool) or not isinstance(overlap, int) or not 0 <= overlap < max(window, 1):
+        raise ValueError(f"overlap must be an integer in [0, {window}) for max_length {max_length}, got {overlap!r}")
+    tok.enable_truncation(max_length, stride=overlap)
     return tok, int(pad_id)
 
 
 class Encoder:
     """Runs the bundle's encoder; only feeds the inputs that the graph declares."""
 
-    def __init__(self, bundle: Bundle, *, threads: int | None = None, providers: Sequence[str] | None = None):
-        self.tokenizer, self.pad_id = load_tokenizer(bundle.tokenizer, bundle.max_length)
+    def __init__(
+        self,
+        bundle: Bundle,
+        *,
+        threads: int | None = None,
+        providers: Sequence[str] | None = None,
+        overlap: int | None = None,
+    ):
+        self.tokenizer, self.pad_id = load_tokenizer(bundle.tokenizer, bundle.max_length, overlap)
         self.session = make_session(bundle.encoder, "encoder", threads=threads, providers=providers)
         declared = {i.name: i for i in self.session.get_inputs()}
         unknown = sorted(set(declared) - set(INPUTS))
@@ -82,13 +95,32 @@ class Encoder:
         """Token ids of each text, truncated to the bundle's max length."""
         return [e.ids or [self.pad_id] for e in self.tokenizer.encode_batch(texts)]
 
-    def embed(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
-        """Sentence embeddings, shape (len(texts), dim), float32, rows in input order.
+    def windows(self, texts: list[str]) -> tuple[list[list[int]], np.ndarray]:
+        """Token windows of all texts, and how many windows each text has.
 
-        Texts are sorted by token count and each batch is padded only to its longest
-        text; the result is put back into input order.
+        A text that fits in ``max_length`` tokens has one window, its :meth:`token_ids`;
+        a longer one is split into windows of at most ``max_length`` tokens, each with
+        the special tokens ([CLS] ... [SEP]), consecutive windows sharing ``overlap``
+        text tokens. The windows of text i follow those of text i - 1.
         """
-        ids = self.token_ids(texts)
+        encodings = self.tokenizer.encode_batch(texts)
+        counts = np.fromiter((1 + len(e.overflowing) for e in encodings), dtype=np.int64, count=len(encodings))
+        ids = [e.ids or [self.pad_id] for e in encodings]
+        if counts.sum() > len(ids):  # some text is long: interleave its overflowing windows
+            ids = [w for first, e in zip(ids, encodings) for w in (first, *(o.ids for o in e.overflowing))]
+        return ids, counts
+
+    def embed(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        """Sentence embeddings, shape (len(texts), dim), float32, rows in input order,
+        of each text truncated to ``max_length`` tokens."""
+        return self.embed_ids(self.token_ids(texts), batch_size)
+
+    def embed_ids(self, ids: list[list[int]], batch_size: int = 32) -> np.ndarray:
+        """Embeddings of token id sequences, shape (len(ids), dim), rows in input order.
+
+        Sequences are sorted by length and each batch is padded only to its longest
+        sequence; the result is put back into input order.
+        """
         lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
         order = np.argsort(lengths, kind="stable")
         out = np.empty((len(ids), self.dim), dtype=np.float32)
@@ -100,4 +132,3 @@ class Encoder:
             batch[mask] = np.fromiter(chain.from_iterable(ids[r] for r in rows), dtype=np.int64, count=int(lens.sum()))
             out[rows] = self.pool(self._run(batch, mask), mask)
         return l2_normalize(out) if self.normalize else out
-

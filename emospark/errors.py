@@ -22,6 +22,18 @@ class MissingExtraError(EmosparkError, ImportError):
     """An optional dependency is missing; the message names the extra to install."""
 
 
+class UsageError(EmosparkError, ValueError):
+    """Options or arguments that cannot work together or name nothing valid."""
+
+
+class InputError(EmosparkError, ValueError):
+    """Input data cannot be read or scored; the message names the file, column and row."""
+
+
+class OutputError(EmosparkError):
+    """A result cannot be written where it was asked to go."""
+
+
 def require(module: str, extra: str, purpose: str):
     """Import ``module`` or raise :class:`MissingExtraError` with an install hint.
 

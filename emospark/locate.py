@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .bundle import MANIFEST, Bundle
 from .errors import BundleError, ModelNotFoundError, require
-from .registry import DEFAULT_MODEL, HubFiles, ModelInfo, model_info
+from .registry import DEFAULT_MODEL, REGISTRY, HubFiles, ModelInfo, model_info
 
 
 def packaged_dir() -> Path:
@@ -69,11 +69,13 @@ def resolve(model: str | os.PathLike | Bundle | None = None, *, download: bool =
         return model
     if model is None:
         model = DEFAULT_MODEL
-    path = Path(model).expanduser()
-    if isinstance(model, os.PathLike) or path.is_dir() or os.sep in str(model):
-        if not (path / MANIFEST).is_file() and not path.is_dir():
+    if isinstance(model, os.PathLike) or str(model) not in {m.name for m in REGISTRY}:
+        path = Path(model).expanduser()
+        if path.is_dir():
+            return Bundle.from_dir(path)
+        if isinstance(model, os.PathLike) or os.sep in str(model):
             raise ModelNotFoundError(f"model path {path} does not exist")
-        return Bundle.from_dir(path)
+        model_info(str(model))  # raises, listing the registered names
     info = model_info(str(model))
     if info.packaged:
         bundle_dir = packaged_dir() / info.name

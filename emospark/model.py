@@ -13,6 +13,8 @@ from .inputs import split_missing
 from .locate import resolve
 
 CHUNK = 4096  # texts tokenized at once: bounds memory on long inputs
+LONG_TEXTS = ("chunk", "truncate")
+AGGREGATES = ("max", "mean")
 
 
 class EmotionModel:
@@ -27,6 +29,21 @@ class EmotionModel:
     ((2, 28), True, True)
     >>> model.predict(["Thank you so much!"])
     [['gratitude']]
+
+    Long texts: the encoder reads at most ``bundle.max_length`` tokens at once. With
+    ``long_texts="chunk"`` (the default) a longer text is split into windows of that
+    length which share ``overlap`` tokens (default a quarter of a window), each window
+    is scored, and the text gets the ``aggregate`` of its windows' probabilities:
+    ``"max"`` (an emotion expressed anywhere counts) or ``"mean"``. A text of L tokens
+    costs about L / (0.75 * window) encoder runs instead of one; texts that fit take
+    the same path and time as before. ``long_texts="truncate"`` scores the first
+    window only.
+
+    >>> long = "The plot was dull and I was bored. " * 60 + "But the ending made me cry with joy."
+    >>> chunked = model.predict_proba([long])[0, model.labels.index("joy")]
+    >>> first = emospark.load(long_texts="truncate").predict_proba([long])[0, model.labels.index("joy")]
+    >>> bool(chunked > first)
+    True
     """
 
     def __init__(
@@ -37,16 +54,21 @@ class EmotionModel:
         providers: Sequence[str] | None = None,
         batch_size: int = 32,
         verify: bool = True,
+        long_texts: str = "chunk",
+        aggregate: str = "max",
+        overlap: int | None = None,
     ):
         if verify:
             bundle.verify()
         self.bundle = bundle
         self.batch_size = _positive(batch_size, "batch_size")
+        self.long_texts = _choice(long_texts, LONG_TEXTS, "long_texts")
+        self.aggregate = _choice(aggregate, AGGREGATES, "aggregate")
         self.labels: tuple[str, ...] = tuple(bundle.labels)
         table = bundle.read_thresholds()
         self.thresholds = np.array([table[lab] for lab in self.labels], dtype=np.float32)
         self.thresholds.setflags(write=False)
-        self.encoder = Encoder(bundle, threads=threads, providers=providers)
+        self.encoder = Encoder(bundle, threads=threads, providers=providers, overlap=overlap)
         self.classifier = Classifier(bundle, threads=threads, providers=providers)
         self.classifier.check_accepts(self.encoder.dim)
 
@@ -58,12 +80,14 @@ class EmotionModel:
         return f"EmotionModel(name={self.name!r}, labels={len(self.labels)}, root={str(self.bundle.root)!r})"
 
     def embed(self, texts: Iterable[Any], *, batch_size: int | None = None) -> np.ndarray:
-        """Sentence embeddings (n, dim), float32; NaN rows for missing texts."""
+        """Sentence embeddings (n, dim), float32, of each text's first window (long texts
+        are truncated); NaN rows for missing texts."""
         return self._rows(texts, self.encoder.dim, self.encoder.embed, batch_size)
 
     def predict_proba(self, texts: Iterable[Any], *, batch_size: int | None = None) -> np.ndarray:
-        """Probabilities (n, 28), float32, row i for texts[i]; all-NaN rows for missing texts."""
-        return self._rows(texts, len(self.labels), lambda t, b: self.classifier(self.encoder.embed(t, b)), batch_size)
+        """Probabilities (n, 28), float32, row i for texts[i]; all-NaN rows for missing texts.
+        Long texts are chunked or truncated as the model was loaded (see the class)."""
+        return self._rows(texts, len(self.labels), self._proba, batch_size)
 
     def predict(
         self,
@@ -113,6 +137,13 @@ class EmotionModel:
             raise ValueError(f"thresholds must lie in [0, 1], got {threshold!r}")
         return out
 
+    def _proba(self, texts: list[str], batch_size: int) -> np.ndarray:
+        if self.long_texts == "truncate":
+            return self.classifier(self.encoder.embed(texts, batch_size))
+        ids, counts = self.encoder.windows(texts)
+        proba = self.classifier(self.encoder.embed_ids(ids, batch_size))
+        return proba if len(ids) == len(texts) else pool_windows(proba, counts, self.aggregate)
+
     def _rows(self, texts: Iterable[Any], width: int, fn, batch_size: int | None) -> np.ndarray:
         present, kept = split_missing(texts)
         batch = self.batch_size if batch_size is None else _positive(batch_size, "batch_size")
@@ -121,6 +152,28 @@ class EmotionModel:
         for start in range(0, len(kept), CHUNK):
             out[rows[start : start + CHUNK]] = fn(kept[start : start + CHUNK], batch)
         return out
+
+
+def pool_windows(proba: np.ndarray, counts: np.ndarray, aggregate: str = "max") -> np.ndarray:
+    """One row per text from the rows of its windows (``counts[i]`` consecutive rows
+    for text i), by their maximum or mean.
+
+    >>> p = np.array([[0.1, 0.9], [0.5, 0.3], [0.2, 0.2]], dtype=np.float32)
+    >>> pool_windows(p, np.array([2, 1])).tolist()
+    [[0.5, 0.8999999761581421], [0.20000000298023224, 0.20000000298023224]]
+    >>> pool_windows(p, np.array([2, 1]), "mean")[0].astype(float).round(2).tolist()
+    [0.3, 0.6]
+    """
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    if aggregate == "max":
+        return np.maximum.reduceat(proba, starts, axis=0)
+    return (np.add.reduceat(proba, starts, axis=0) / counts[:, None]).astype(proba.dtype)
+
+
+def _choice(value: str, allowed: Sequence[str], name: str) -> str:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}")
+    return value
 
 
 def _positive(value: int, name: str) -> int:
@@ -136,15 +189,28 @@ def load(
     providers: Sequence[str] | None = None,
     batch_size: int = 32,
     download: bool = False,
+    long_texts: str = "chunk",
+    aggregate: str = "max",
+    overlap: int | None = None,
 ) -> EmotionModel:
     """Load a model: ``None`` for the bundled default (offline), a registered name
     (see :data:`emospark.registry.REGISTRY`), or a bundle directory.
 
     Nothing is downloaded unless ``download=True`` (needs ``emospark[hub]``).
+    ``long_texts``, ``aggregate`` and ``overlap`` choose how texts longer than the
+    encoder's window are scored (see :class:`EmotionModel`).
 
     >>> import emospark
     >>> emospark.load().name
     'minilm-l6-go-emotions'
     """
     bundle = resolve(model, download=download)
-    return EmotionModel(bundle, threads=threads, providers=providers, batch_size=batch_size)
+    return EmotionModel(
+        bundle,
+        threads=threads,
+        providers=providers,
+        batch_size=batch_size,
+        long_texts=long_texts,
+        aggregate=aggregate,
+        overlap=overlap,
+    )

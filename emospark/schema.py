@@ -48,9 +48,13 @@ def spark_ddl(labels: Sequence[str] = GO_EMOTIONS) -> str:
 
 def to_arrow(proba: np.ndarray, label_lists: Sequence[Sequence[str]], labels: Sequence[str] = GO_EMOTIONS) -> pa.StructArray:
     """Build the result column from probabilities (NaN rows = missing text) and labels."""
+    label_col = pa.array(label_lists, type=pa.list_(pa.string()))
+    return pa.StructArray.from_arrays([scores_to_arrow(proba, labels), label_col], fields=list(result_type(labels)))
+
+
+def scores_to_arrow(proba: np.ndarray, names: Sequence[str]) -> pa.StructArray:
+    """A struct of one float32 field per name from the columns of ``proba``; NaN is null."""
     proba = np.asarray(proba, dtype=np.float32)
     missing = np.isnan(proba)
-    columns = [pa.array(proba[:, j], type=pa.float32(), mask=missing[:, j]) for j in range(len(labels))]
-    scores = pa.StructArray.from_arrays(columns, fields=list(scores_type(labels)))
-    label_col = pa.array(label_lists, type=pa.list_(pa.string()))
-    return pa.StructArray.from_arrays([scores, label_col], fields=list(result_type(labels)))
+    columns = [pa.array(proba[:, j], type=pa.float32(), mask=missing[:, j]) for j in range(len(names))]
+    return pa.StructArray.from_arrays(columns, fields=list(scores_type(names)))

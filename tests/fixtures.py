@@ -122,16 +122,23 @@ def make_seed(root: Path, *, optimum_layout: bool = True) -> tuple[Path, Path]:
 def reference_proba(encoder_dir: Path, classifier_dir: Path, texts: list[str], pooling: str = "mean") -> np.ndarray:
     """The expected probabilities, computed one text at a time with no padding, straight
     from onnxruntime and numpy (an independent path from emospark's batching)."""
-    import onnxruntime as ort
-
     tok = Tokenizer.from_file(str(encoder_dir / "tokenizer.json"))
     tok.no_padding()
+    return reference_proba_ids(encoder_dir, classifier_dir, [tok.encode(text).ids for text in texts], pooling)
+
+
+def reference_proba_ids(
+    encoder_dir: Path, classifier_dir: Path, ids_list: list[list[int]], pooling: str = "mean"
+) -> np.ndarray:
+    """The expected probabilities of token id sequences, one at a time with no padding."""
+    import onnxruntime as ort
+
     model = next(p for p in (encoder_dir / "onnx" / "model.onnx", encoder_dir / "model.onnx") if p.exists())
     sess = ort.InferenceSession(str(model))
     ref = np.load(classifier_dir / "reference.npz")
     rows = []
-    for text in texts:
-        ids = np.array([tok.encode(text).ids], dtype=np.int64)
+    for seq in ids_list:
+        ids = np.array([seq], dtype=np.int64)
         feed = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
         h = sess.run(None, {i.name: feed[i.name] for i in sess.get_inputs()})[0]
         e = h[0].mean(0) if pooling == "mean" else h[0, 0]

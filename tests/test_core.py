@@ -126,12 +126,15 @@ def test_a_single_string_is_refused(model):
         model.predict_proba("hello")
 
 
-def test_huge_text_is_truncated_without_error(model):
-    huge = "i love this " * 40_000  # 480k characters
+def test_huge_text_is_scored_without_error(model, tiny_bundle):
+    huge = "i love this " * 40_000  # 480k characters, 120k tokens
     proba = model.predict_proba([huge, "ok"])
     assert np.isfinite(proba).all()
-    # max_length=32 means the same as its first 30 words
-    np.testing.assert_allclose(proba[0], model.predict_proba(["i love this " * 10])[0], atol=1e-5)
+    # truncated, with max_length=32 it means the same as its first 30 words
+    truncated = EmotionModel(tiny_bundle, long_texts="truncate").predict_proba([huge])[0]
+    np.testing.assert_allclose(truncated, model.predict_proba(["i love this " * 10])[0], atol=1e-5)
+    # chunked (the default), the max over windows includes the first window
+    assert np.all(proba[0] >= truncated - 1e-6) and np.any(proba[0] > truncated + 1e-3)
 
 
 def test_accepts_arrays_series_generators_and_arrow(model):

@@ -1,0 +1,410 @@
+"""The ``emospark`` command line: score files, evaluate a model, list models, show versions.
+
+    emospark score reviews.parquet scored.parquet --text-col body
+    emospark eval dev.tsv --json dev-metrics.json
+    emospark models
+    emospark info
+
+Run ``emospark COMMAND --help`` for each command's options; docs/cli.md has the rest.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import sys
+import textwrap
+import traceback
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+from . import __version__
+from .errors import (
+    BundleError,
+    EmosparkError,
+    InputError,
+    MissingExtraError,
+    ModelNotFoundError,
+    OutputError,
+    UsageError,
+    require,
+)
+from .evaluation import evaluate, predict_all, read_labelled
+from .inventory import environment, model_statuses
+from .labels import GO_EMOTIONS
+from .io import FLAT_FORMATS, READ_FORMATS, WRITE_FORMATS, AtomicFile, Source, format_of, open_source, open_writer
+from .metrics import tune_thresholds
+from .model import AGGREGATES, LONG_TEXTS, EmotionModel, load
+from .progress import Reporter
+from .rollups import ROLLUPS
+from .schema import DEFAULT_COLUMN
+from .tables import BatchScorer, check_column
+
+
+class Terminated(EmosparkError):
+    """The process received SIGTERM."""
+
+
+EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
+    (UsageError, 2),
+    (InputError, 3),
+    (OutputError, 4),
+    (BundleError, 5),
+    (ModelNotFoundError, 5),
+    (MissingExtraError, 6),
+    (KeyboardInterrupt, 130),
+    (Terminated, 143),
+)
+
+EXIT_HELP = """exit codes:
+  0    success
+  1    internal error (a bug: please report it with the traceback)
+  2    usage: bad or conflicting options, unknown format or label
+  3    input: missing or unreadable file, missing or non-text column, bad row
+  4    output: the output cannot be written (missing or read-only directory...)
+  5    model: the model cannot be found or its files are damaged
+  6    an optional dependency is missing (the message says what to install)
+  130  interrupted (Ctrl-C); 143 terminated (SIGTERM). No partial output is left."""
+
+
+def exit_code(exc: BaseException) -> int:
+    """The documented exit code of an error (1 for anything unexpected)."""
+    return next((code for kind, code in EXIT_CODES if isinstance(exc, kind)), 1)
+
+
+@contextmanager
+def options_checked() -> Iterator[None]:
+    """Plain ValueErrors raised while applying options (thresholds, overlap...) are usage errors."""
+    try:
+        yield
+    except EmosparkError:
+        raise
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+# -- argument types ----------------------------------------------------------------------------
+def positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
+    return number
+
+
+def threshold_arg(value: str) -> float | dict[str, float]:
+    """A number in [0, 1], or a JSON file {label: threshold} (e.g. from eval --tune-thresholds)."""
+    try:
+        number = float(value)
+    except ValueError:
+        try:
+            table = json.loads(Path(value).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise argparse.ArgumentTypeError(
+                f"{value!r} is neither a number nor a readable JSON file of thresholds ({exc})"
+            ) from None
+        if not isinstance(table, dict):
+            raise argparse.ArgumentTypeError(f"{value}: expected a JSON object {{label: threshold}}") from None
+        return table
+    if not 0.0 <= number <= 1.0:
+        raise argparse.ArgumentTypeError(f"a threshold must lie in [0, 1], got {value}")
+    return number
+
+
+# -- the parser ---------------------------------------------------------------------------------
+def _common_parsers() -> tuple[argparse.ArgumentParser, ...]:
+    """Option groups shared by commands: input data, model, progress and logs."""
+    data = argparse.ArgumentParser(add_help=False)
+    data.add_argument("--text-col", default="text", help="column holding the texts (default: text)")
+    data.add_argument("--input-format", choices=READ_FORMATS,
+                      help="override the format given by the input file's extension")
+    model = argparse.ArgumentParser(add_help=False)
+    m = model.add_argument_group("model")
+    m.add_argument("--model", metavar="NAME|DIR",
+                   help="registered model name (see `emospark models`) or bundle directory; default: the bundled "
+                        "minilm-l6-go-emotions")
+    m.add_argument("--download", action="store_true",
+                   help="allow downloading a registered seed model from the Hugging Face Hub (emospark[hub])")
+    m.add_argument("--batch-size", type=positive_int, default=32, metavar="N",
+                   help="texts per encoder run (default 32)")
+    m.add_argument("--threads", type=positive_int, metavar="N",
+                   help="onnxruntime threads (default: one per core)")
+    m.add_argument("--long-texts", choices=LONG_TEXTS, default="chunk",
+                   help="texts longer than the encoder's window (128 tokens for the default model): split into "
+                        "overlapping windows and aggregate them (chunk, default; costs about one encoder run per "
+                        "95 tokens), or score the first window only (truncate)")
+    m.add_argument("--aggregate", choices=AGGREGATES, default="max",
+                   help="how window scores of a long text combine (default max)")
+    log = argparse.ArgumentParser(add_help=False)
+    g = log.add_argument_group("progress and logs (stderr)")
+    g.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary, only errors")
+    g.add_argument("--log-format", choices=("text", "json"), default="text",
+                   help="text (a live progress line on a terminal, one summary line otherwise) or json "
+                        "(one JSON event per line: start, progress, done, error)")
+    return data, model, log
+
+
+def _command(commands, name: str, summary: str, description: str, examples: Sequence[str],
+             parents: Sequence[argparse.ArgumentParser] = ()) -> argparse.ArgumentParser:
+    """A sub-command whose --help ends with examples and the exit codes."""
+    paragraphs = [textwrap.fill(part, 79, break_on_hyphens=False) for part in description.split("\n\n")]
+    return commands.add_parser(
+        name, parents=list(parents), formatter_class=argparse.RawDescriptionHelpFormatter, help=summary,
+        description="\n\n".join(paragraphs),
+        epilog="examples:\n" + "".join(f"  {e}\n" for e in examples) + "\n" + EXIT_HELP,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``emospark`` argument parser, with one sub-parser per command."""
+    parser = argparse.ArgumentParser(
+        prog="emospark",
+        description="go_emotions emotion scores (28 labels) for text columns in files.",
+        epilog=EXIT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"emospark {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    data, model, log = _common_parsers()
+
+    score = _command(
+        commands, "score", "add emotion scores to a parquet, CSV/TSV or JSONL file",
+        "Read INPUT in batches (bounded memory, any size), add the emotions of --text-col to every "
+        "row and write OUTPUT, keeping every input column and the row order. OUTPUT appears only "
+        "when the whole file is written: a failed or interrupted run leaves none.\n\n"
+        "Result: a struct column (default 'emotions') with 'scores' (one float per label), 'labels' "
+        "(those reaching their thresholds) and one struct per --rollup; or, with --expand, flat "
+        "columns emotions_<label>, emotions_labels, emotions_<rollup>_<group>. CSV/TSV output is "
+        "always expanded, its label lists written as comma-separated text.",
+        ["emospark score reviews.parquet scored.parquet --text-col body --rollup sentiment",
+         "emospark score comments.csv scored.jsonl --top-k 3 --threshold 0.4 --quiet"],
+        [data, model, log],
+    )
+    score.add_argument("input", metavar="INPUT", help="input file (or a directory of parquet files)")
+    score.add_argument("output", metavar="OUTPUT", help="output file; replaced if it exists")
+    score.add_argument("--out-col", default=DEFAULT_COLUMN,
+                       help=f"name of the result column, or prefix of the expanded ones (default: {DEFAULT_COLUMN})")
+    score.add_argument("--expand", action="store_true", help="flat result columns instead of one struct")
+    score.add_argument("--rollup", action="append", choices=list(ROLLUPS), default=[],
+                       help="add group scores (max of member scores) per GoEmotions paper grouping; repeatable")
+    score.add_argument("--threshold", type=threshold_arg, metavar="T|FILE.json",
+                       help="one threshold for every label, or a JSON file {label: threshold} (e.g. from "
+                            "`emospark eval --tune-thresholds`); default: the model's per-label thresholds")
+    score.add_argument("--top-k", type=positive_int, metavar="K",
+                       help="keep at most the K most probable labels that reach their thresholds")
+    score.add_argument("--output-format", choices=WRITE_FORMATS,
+                       help="override the format given by OUTPUT's extension")
+    score.add_argument("--engine", choices=("pandas", "spark"), default="pandas",
+                       help="pandas: stream Arrow batches through this process (default); spark: a Spark job, "
+                            "OUTPUT then is a directory of part files (needs emospark[spark])")
+    score.add_argument("--master", help="Spark master URL for --engine spark (default local[*])")
+    score.set_defaults(run=run_score)
+
+    ev = _command(
+        commands, "eval", "precision, recall and F1 of a model on labelled data",
+        "Score the texts of DATA and compare with its labels: precision, recall and F1 per label, "
+        "macro and support-weighted averages, at the model's thresholds and at 0.5, printed as a "
+        "table on stdout.\n\nDATA: the go_emotions TSV layout (text, comma-separated label ids, "
+        "id; no header), or parquet/CSV/JSONL with a text column and a labels column holding "
+        "label ids or names, as a list or as comma-separated text.",
+        ["emospark eval dev.tsv --json dev-metrics.json --tune-thresholds my-thresholds.json",
+         "emospark score new.parquet out.parquet --threshold my-thresholds.json",
+         "emospark eval labelled.parquet --text-col body --labels-col gold"],
+        [data, model, log],
+    )
+    ev.add_argument("data", metavar="DATA", help="labelled file")
+    ev.add_argument("--labels-col", default="labels", help="column holding the true labels (default: labels)")
+    ev.add_argument("--json", type=Path, metavar="OUT.json", help="also write all figures as JSON")
+    ev.add_argument("--tune-thresholds", type=Path, metavar="OUT.json",
+                    help="tune per-label thresholds (best F1) on DATA and write them as {label: threshold}, the "
+                         "format of a bundle's classifier/thresholds.json and of `score --threshold`")
+    ev.set_defaults(run=run_eval)
+
+    _command(commands, "models", "list the registered models and where they are found",
+             "Registered models: where each is found on this machine (nothing is downloaded), its size, "
+             "whether its files match the manifest's sha256, and its license.",
+             ["emospark models", "EMOSPARK_MODELS=/data/models emospark models"]).set_defaults(run=run_models)
+    _command(commands, "info", "versions, onnxruntime providers and model search paths",
+             "Versions of emospark and its dependencies, onnxruntime execution providers, CPUs, and where "
+             "models are looked for.", ["emospark info"]).set_defaults(run=run_info)
+    return parser
+
+
+# -- commands -------------------------------------------------------------------------------------
+def load_model(args: argparse.Namespace) -> EmotionModel:
+    with options_checked():
+        return load(args.model, threads=args.threads, batch_size=args.batch_size, download=args.download,
+                    long_texts=args.long_texts, aggregate=args.aggregate)
+
+
+def run_score(args: argparse.Namespace, reporter: Reporter) -> None:
+    source = open_source(args.input, args.input_format)
+    out_format = format_of(Path(args.output), args.output_format, WRITE_FORMATS)
+    if args.engine == "spark":
+        score_with_spark(args, source, out_format, reporter)
+        return
+    with AtomicFile(args.output) as out:
+        model = load_model(args)
+        with options_checked():
+            scorer = BatchScorer(model, args.text_col, out_col=args.out_col, threshold=args.threshold,
+                                 top_k=args.top_k, rollups=args.rollup,
+                                 expand=args.expand or out_format in FLAT_FORMATS)
+        writer = open_writer(out.file, out_format, scorer.output_schema(source.schema, str(source.path)))
+        reporter.start("scoring", total=source.count_rows(), input=str(source.path), output=str(args.output),
+                       model=model.name)
+        try:
+            for batch in source.batches():  # its read errors come as InputError
+                writer.write(scorer(batch))
+                reporter.advance(batch.num_rows)
+        except OSError as exc:
+            raise OutputError(f"cannot write {args.output}: {exc}") from None
+        finally:  # also on errors, so the writer never writes to a closed file later
+            writer.close()
+        out.commit()
+    reporter.finish(output=str(args.output))
+
+
+SPARK_FORMATS = {"parquet": ("parquet", {}), "csv": ("csv", {"header": "true"}),
+                 "tsv": ("csv", {"header": "true", "sep": "\t"}), "jsonl": ("json", {})}
+
+
+def score_with_spark(args: argparse.Namespace, source: Source, out_format: str, reporter: Reporter) -> None:
+    """The Spark engine: Spark's readers, :func:`emospark.spark.score`, Spark's writers into a
+    hidden sibling directory of OUTPUT, renamed to OUTPUT when the job has succeeded."""
+    if args.rollup or args.long_texts != "chunk" or args.aggregate != "max" or source.format == "go_emotions":
+        raise UsageError("--rollup, --long-texts, --aggregate and go_emotions input need --engine pandas")
+    check_column(source.schema, args.text_col, str(source.path), text=True)
+    if args.out_col in source.schema.names:
+        raise UsageError(f"{source.path} already has the column '{args.out_col}': name the result with --out-col")
+    output = Path(args.output)
+    if not output.parent.is_dir():
+        raise OutputError(f"cannot write {output}: directory {output.parent} does not exist")
+    require("pyspark", "spark", "--engine spark")
+    from pyspark.sql import SparkSession, functions as F
+
+    from . import spark as emospark_spark
+
+    session = (SparkSession.builder.master(args.master or "local[*]").appName("emospark score")
+               .config("spark.ui.showConsoleProgress", str(reporter.mode == "bar").lower()).getOrCreate())
+    in_spark, in_options = SPARK_FORMATS[source.format]
+    df = session.read.format(in_spark).options(**in_options).load(str(source.path.resolve()))
+    with options_checked():
+        scored = emospark_spark.score(df, args.text_col, args.out_col, model=args.model, threshold=args.threshold,
+                                      top_k=args.top_k, batch_size=args.batch_size, threads=args.threads)
+    if args.expand or out_format in FLAT_FORMATS:
+        result = emospark_spark.quoted(args.out_col)
+        labels = F.col(f"{result}.labels")
+        scored = scored.select(
+            *(F.col(emospark_spark.quoted(c)) for c in df.columns),
+            *(F.col(f"{result}.scores.`{lab}`").alias(f"{args.out_col}_{lab}") for lab in GO_EMOTIONS),
+            (F.concat_ws(",", labels) if out_format in FLAT_FORMATS else labels).alias(f"{args.out_col}_labels"),
+        )
+    reporter.start("scoring with Spark", counted=False, input=str(source.path), output=str(output))
+    staging = output.with_name(f".{output.name}.{os.getpid()}.emospark-tmp")
+    out_spark, out_options = SPARK_FORMATS[out_format]
+    try:
+        scored.write.mode("overwrite").format(out_spark).options(**out_options).save(str(staging))
+        if output.is_dir():
+            shutil.rmtree(output)
+        elif output.exists():
+            output.unlink()
+        os.replace(staging, output)
+    except OSError as exc:
+        raise OutputError(f"cannot write {output}: {exc}") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    reporter.finish(output=str(output))
+
+
+def run_eval(args: argparse.Namespace, reporter: Reporter) -> None:
+    source = open_source(args.data, args.input_format)
+    with ExitStack() as stack:  # open the outputs first: fail before scoring, not after
+        outputs = {name: stack.enter_context(AtomicFile(path))
+                   for name, path in (("json", args.json), ("thresholds", args.tune_thresholds)) if path}
+        model = load_model(args)
+        texts, y = read_labelled(source, args.text_col, args.labels_col, model.labels)
+        reporter.start("evaluating", total=len(texts), data=str(source.path), model=model.name)
+        proba = predict_all(model, texts, reporter)
+        tuned = tune_thresholds(y, proba) if "thresholds" in outputs else None
+        result = {"data": str(source.path), **evaluate(model, y, proba, tuned)}
+        print(eval_table(result))
+        if tuned is not None:
+            write_json(outputs["thresholds"], dict(zip(model.labels, tuned.tolist())))
+        if "json" in outputs:
+            write_json(outputs["json"], result)
+    reporter.finish(**{name: str(out.path) for name, out in outputs.items()})
+
+
+def write_json(out: AtomicFile, value: Any) -> None:
+    out.file.write((json.dumps(value, indent=2) + "\n").encode("utf-8"))
+    out.commit()
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A Markdown table (readable as plain text too)."""
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def eval_table(result: dict) -> str:
+    """The figures of :func:`emospark.evaluation.evaluate` laid out like the model cards."""
+    settings = [("model thresholds", "at_model_thresholds"), ("threshold 0.5", "at_0.5"),
+                ("tuned on this data", "at_tuned_thresholds")]
+    averages = [
+        (f"{avg}, {title}", *(f"{result[key][avg][m]:.4f}" for m in ("precision", "recall", "f1")))
+        for title, key in settings if key in result for avg in ("macro", "weighted")
+    ]
+    per_label = [
+        (lab, f"{m['precision']:.4f}", f"{m['recall']:.4f}", f"{m['f1']:.4f}", m["support"], f"{m['threshold']:.2f}")
+        for lab, m in result["at_model_thresholds"]["per_label"].items()
+    ]
+    return "\n\n".join([
+        f"# {result['model']} on {result['data']} ({result['rows']:,} texts)",
+        markdown_table(("", "precision", "recall", "F1"), averages),
+        "## Per label, at the model's thresholds",
+        markdown_table(("label", "precision", "recall", "F1", "support", "threshold"), per_label),
+    ])
+
+
+def run_models(args: argparse.Namespace, reporter: Reporter) -> None:
+    rows = [
+        (s.name, s.location or "not on this machine", "-" if s.size_bytes is None else f"{s.size_bytes / 1e6:.1f} MB",
+         s.sha256, s.license)
+        for s in model_statuses()
+    ]
+    print(markdown_table(("model", "found at", "size", "sha256", "license"), rows))
+
+
+def run_info(args: argparse.Namespace, reporter: Reporter) -> None:
+    pairs = environment()
+    width = max(len(name) for name, _ in pairs)
+    print("\n".join(f"{name:<{width}}  {value}" for name, value in pairs))
+
+
+# -- entry point ------------------------------------------------------------------------------
+def _terminate(signum: int, frame: Any) -> None:
+    raise Terminated("terminated by SIGTERM")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (see ``emospark --help``)."""
+    args = build_parser().parse_args(argv)
+    reporter = Reporter(sys.stderr, log_format=getattr(args, "log_format", "text"), quiet=getattr(args, "quiet", False))
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        args.run(args, reporter)
+    except (EmosparkError, KeyboardInterrupt) as exc:
+        code = exit_code(exc)
+        reporter.error(exc if str(exc) else Terminated("interrupted"), code)
+        return code
+    except Exception as exc:  # a bug: show everything
+        traceback.print_exc()
+        reporter.error(exc, 1)
+        return 1
+    return 0
