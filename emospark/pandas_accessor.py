@@ -16,7 +16,7 @@ True
 >>> out["emotions"].tolist()[0]["labels"]
 ['gratitude']
 >>> wide = df.emotions.score(expand=True, top_k=1)
->>> wide.loc[10, "labels"].tolist(), bool(wide.loc[20, "joy"] != wide.loc[20, "joy"])
+>>> wide.loc[10, "labels"], bool(pd.isna(wide.loc[20, "joy"]))
 (['gratitude'], True)
 >>> df["text"].emotions.score().index.tolist()
 [10, 20]

@@ -14,7 +14,7 @@ from emospark import Bundle, BundleError, EmotionModel, MissingExtraError, Model
 from emospark.labels import GO_EMOTIONS
 from emospark.registry import model_info
 
-from .fixtures import make_encoder, make_head, make_seed, make_tokenizer, reference_proba
+from .fixtures import make_head, make_seed, make_tokenizer, reference_proba
 
 
 def rewrite_manifest(bundle: Bundle, **changes) -> None:

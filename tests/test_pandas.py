@@ -4,7 +4,6 @@ from __future__ import annotations
 import pickle
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,7 +20,6 @@ from emospark.schema import result_type, to_arrow
 from .conftest import SHARED_DATA
 
 TEXTS = ["I love this so much, thank you!", None, "why", "", "lol", "wow great", "sorry", float("nan"), pd.NA]
-DEFAULT_BUNDLE = Path(__file__).resolve().parents[1] / "models" / "minilm-l6-go-emotions"
 
 
 @pytest.fixture(scope="module")
@@ -150,10 +148,6 @@ def test_rows_follow_their_index_whatever_the_order(tiny_bundle, texts, rnd):
     assert pa.array(out.array).equals(core_result(model, texts))
 
 
-@pytest.mark.skipif(
-    not (DEFAULT_BUNDLE / "emospark.json").is_file(),
-    reason="the default bundle models/minilm-l6-go-emotions is not built yet",
-)
 def test_default_bundle_pandas_equals_core():
     dev = SHARED_DATA / "dev.tsv"
     texts = [line.split("\t")[0] for line in dev.read_text().splitlines()[:300]] if dev.is_file() else TEXTS

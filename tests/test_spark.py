@@ -33,7 +33,6 @@ TEXTS = [
     "I love this so much, thank you!", None, "why", "", "this is terrible and I hate it, why", "lol",
     "wow great", "sorry", "   ", "i am so happy", "what a bad day", "ok fine",
 ] * 6
-DEFAULT_BUNDLE = Path(__file__).resolve().parents[1] / "models" / "minilm-l6-go-emotions"
 
 
 @pytest.fixture(scope="session")
@@ -219,10 +218,6 @@ def test_spark_connect_on_the_cluster_equals_pandas(cluster, tiny_bundle):
 
 
 # -- the real default bundle -------------------------------------------------------------------
-@pytest.mark.skipif(
-    not (DEFAULT_BUNDLE / "emospark.json").is_file(),
-    reason="the default bundle models/minilm-l6-go-emotions is not built yet",
-)
 def test_default_bundle_parity_core_pandas_spark(spark):
     dev = SHARED_DATA / "dev.tsv"
     texts = [line.split("\t")[0] for line in dev.read_text().splitlines()[:200]] if dev.is_file() else TEXTS
