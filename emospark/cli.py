@@ -39,7 +39,7 @@ from .io import FLAT_FORMATS, READ_FORMATS, WRITE_FORMATS, AtomicFile, Source, f
 from .metrics import tune_thresholds
 from .model import AGGREGATES, LONG_TEXTS, EmotionModel, load
 from .progress import Reporter
-from .rollups import ROLLUPS
+from .rollups import ROLLUPS, groups
 from .schema import DEFAULT_COLUMN
 from .tables import BatchScorer, check_column
 
@@ -276,8 +276,8 @@ SPARK_FORMATS = {"parquet": ("parquet", {}), "csv": ("csv", {"header": "true"}),
 def score_with_spark(args: argparse.Namespace, source: Source, out_format: str, reporter: Reporter) -> None:
     """The Spark engine: Spark's readers, :func:`emospark.spark.score`, Spark's writers into a
     hidden sibling directory of OUTPUT, renamed to OUTPUT when the job has succeeded."""
-    if args.rollup or args.long_texts != "chunk" or args.aggregate != "max" or source.format == "go_emotions":
-        raise UsageError("--rollup, --long-texts, --aggregate and go_emotions input need --engine pandas")
+    if source.format == "go_emotions":
+        raise UsageError("go_emotions TSV input needs --engine pandas")
     check_column(source.schema, args.text_col, str(source.path), text=True)
     if args.out_col in source.schema.names:
         raise UsageError(f"{source.path} already has the column '{args.out_col}': name the result with --out-col")
@@ -295,7 +295,8 @@ def score_with_spark(args: argparse.Namespace, source: Source, out_format: str, 
     df = session.read.format(in_spark).options(**in_options).load(str(source.path.resolve()))
     with options_checked():
         scored = emospark_spark.score(df, args.text_col, args.out_col, model=args.model, threshold=args.threshold,
-                                      top_k=args.top_k, batch_size=args.batch_size, threads=args.threads)
+                                      top_k=args.top_k, batch_size=args.batch_size, threads=args.threads,
+                                      rollups=args.rollup, long_texts=args.long_texts, aggregate=args.aggregate)
     if args.expand or out_format in FLAT_FORMATS:
         result = emospark_spark.quoted(args.out_col)
         labels = F.col(f"{result}.labels")
@@ -303,6 +304,8 @@ def score_with_spark(args: argparse.Namespace, source: Source, out_format: str, 
             *(F.col(emospark_spark.quoted(c)) for c in df.columns),
             *(F.col(f"{result}.scores.`{lab}`").alias(f"{args.out_col}_{lab}") for lab in GO_EMOTIONS),
             (F.concat_ws(",", labels) if out_format in FLAT_FORMATS else labels).alias(f"{args.out_col}_labels"),
+            *(F.col(f"{result}.{rollup}.`{group}`").alias(f"{args.out_col}_{rollup}_{group}")
+              for rollup in args.rollup for group in groups(rollup)),
         )
     reporter.start("scoring with Spark", counted=False, input=str(source.path), output=str(output))
     staging = output.with_name(f".{output.name}.{os.getpid()}.emospark-tmp")

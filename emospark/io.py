@@ -101,6 +101,22 @@ def _json_lines(data: bytes, schema: pa.Schema | None = None) -> pa.Table:
     return pa_json.read_json(pa.BufferReader(data), read_options=read, parse_options=parse)
 
 
+def _checked_utf8(table: pa.Table) -> pa.Table:
+    """``table`` if all its strings are valid UTF-8 (pyarrow's JSON reader does not check);
+    else ``ArrowInvalid`` naming the column and the row in the block."""
+    try:
+        table.validate(full=True)
+    except pa.ArrowInvalid:
+        for name in table.column_names:
+            values = table.column(name)
+            if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+                for row, raw in enumerate(values.cast(pa.large_binary()).to_pylist()):
+                    if raw is not None and raw.decode("utf-8", errors="replace").encode("utf-8") != raw:
+                        raise pa.ArrowInvalid(f"column '{name}' is not valid UTF-8 in row {row}") from None
+        raise
+    return table
+
+
 def _line_blocks(path: Path) -> Iterator[bytes]:
     with open(path, "rb") as f:
         while lines := list(islice(f, ROWS_PER_BATCH)):
@@ -137,7 +153,7 @@ class Source:
                     yield from group.to_batches(schema=self.schema, batch_size=ROWS_PER_BATCH)
         elif self.format == "jsonl":
             for block in _line_blocks(self.path):
-                yield from _json_lines(block, self.schema).to_batches()
+                yield from _checked_utf8(_json_lines(block, self.schema)).to_batches()
         else:
             yield from pa_csv.open_csv(self.path, **self.csv_options)
 

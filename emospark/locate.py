@@ -73,6 +73,9 @@ def resolve(model: str | os.PathLike | Bundle | None = None, *, download: bool =
         path = Path(model).expanduser()
         if path.is_dir():
             return Bundle.from_dir(path)
+        if path.exists():
+            raise BundleError(f"model path {path} is a file, not a bundle directory: give the directory holding "
+                              "emospark.json")
         if isinstance(model, os.PathLike) or os.sep in str(model):
             raise ModelNotFoundError(f"model path {path} does not exist")
         model_info(str(model))  # raises, listing the registered names

@@ -28,8 +28,10 @@ from collections.abc import Mapping, Sequence
 import pyarrow as pa
 
 from .errors import require
+from .inputs import first_not_text, not_text
 from .model import EmotionModel
 from .model_cache import ModelRef, cached_model
+from .rollups import add_rollups, groups, rollup_scores
 from .schema import DEFAULT_COLUMN, to_arrow
 
 pd = require("pandas", "pandas", "the pandas accessor (df.emotions)")
@@ -48,11 +50,12 @@ def text_column(df: pd.DataFrame, text_col: str) -> pd.Series:
 
 
 def check_text(texts: pd.Series, name: object) -> pd.Series:
-    """``texts`` if its dtype can hold strings (object, string, Arrow string, categories of strings)."""
+    """``texts`` if its dtype can hold strings (object, string, Arrow string, categories of strings)
+    or if every value is missing (a column of nulls read as float64 NaN is a column of missing texts)."""
     dtype = texts.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         dtype = dtype.categories.dtype
-    if not pd.api.types.is_string_dtype(dtype):
+    if not pd.api.types.is_string_dtype(dtype) and not texts.isna().all():
         raise TypeError(f"column {name!r} has dtype {texts.dtype}, not text: cast it with .astype('string') first")
     return texts
 
@@ -71,16 +74,31 @@ def score_texts(
     threshold: Threshold = None,
     top_k: int | None = None,
     batch_size: int | None = None,
+    rollups: Sequence[str] = (),
 ) -> pd.Series | pd.DataFrame:
     """The result of each text on the index of ``texts``: an ``ArrowDtype`` struct Series
     called ``name``, or with ``expand=True`` a DataFrame of one float32 column per label
-    (NaN for missing texts) and a ``labels`` list column."""
-    proba = model.predict_proba(texts, batch_size=batch_size)
+    (NaN for missing texts) and a ``labels`` list column. Each of ``rollups`` (see
+    :mod:`emospark.rollups`) adds a struct field, or ``<rollup>_<group>`` columns."""
+    try:
+        proba = model.predict_proba(texts, batch_size=batch_size)
+    except TypeError:  # name the row by its index label too
+        row = first_not_text(texts)
+        if row is None:
+            raise
+        raise TypeError(
+            f"column {texts.name!r}, index label {texts.index[row : row + 1].tolist()[0]!r}: texts[{row}] is {not_text(texts.iloc[row])}"
+        ) from None
     labels = model.labels_from_proba(proba, threshold=threshold, top_k=top_k)
     if not expand:
-        return arrow_series(to_arrow(proba, labels, model.labels), texts.index, name)
+        result = add_rollups(to_arrow(proba, labels, model.labels), proba, rollups, model.labels)
+        return arrow_series(result, texts.index, name)
     out = pd.DataFrame(proba, index=texts.index, columns=list(model.labels))
     out["labels"] = arrow_series(pa.array(labels, type=pa.list_(pa.string())), texts.index, "labels").array
+    for rollup in rollups:
+        scores = rollup_scores(proba, rollup, model.labels)
+        for j, group in enumerate(groups(rollup)):
+            out[f"{rollup}_{group}"] = scores[:, j]
     return out
 
 
@@ -106,11 +124,14 @@ class EmotionsFrameAccessor:
         threshold: Threshold = None,
         top_k: int | None = None,
         batch_size: int | None = None,
+        rollups: Sequence[str] = (),
     ) -> pd.DataFrame:
         """A new DataFrame: ``df`` plus the struct column ``out_col``, or with
         ``expand=True`` plus one float32 column per label and ``labels``.
         New columns replace existing ones of the same name, as with ``DataFrame.assign``.
 
+        ``rollups`` (``["ekman"]``, ``["sentiment"]`` or both) adds the GoEmotions paper's
+        groupings, a group scoring the max of its members (:mod:`emospark.rollups`).
         ``model`` is a registered name, a bundle directory or a loaded
         :class:`~emospark.EmotionModel` (default: the bundled model); ``threshold``
         and ``top_k`` are those of :meth:`~emospark.EmotionModel.predict`.
@@ -118,7 +139,7 @@ class EmotionsFrameAccessor:
         texts = text_column(self._df, text_col)
         new = score_texts(
             texts, resolve_model(model), expand=expand, name=out_col, threshold=threshold, top_k=top_k,
-            batch_size=batch_size,
+            batch_size=batch_size, rollups=rollups,
         )
         columns = new if expand else new.to_frame()
         return self._df.assign(**{str(c): columns[c].array for c in columns.columns})
@@ -140,6 +161,7 @@ class EmotionsSeriesAccessor:
         threshold: Threshold = None,
         top_k: int | None = None,
         batch_size: int | None = None,
+        rollups: Sequence[str] = (),
     ) -> pd.Series | pd.DataFrame:
         """The struct Series called ``name`` on the same index, or with ``expand=True``
         a DataFrame of one float32 column per label and ``labels``.
@@ -147,5 +169,5 @@ class EmotionsSeriesAccessor:
         texts = check_text(self._series, self._series.name)
         return score_texts(
             texts, resolve_model(model), expand=expand, name=name, threshold=threshold, top_k=top_k,
-            batch_size=batch_size,
+            batch_size=batch_size, rollups=rollups,
         )

@@ -77,6 +77,15 @@ def rollup_scores(proba: np.ndarray, rollup: str, labels: Sequence[str] = GO_EMO
     return np.stack(columns, axis=1)
 
 
+def group_names(rollups: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    """{roll-up: its group names} for :func:`emospark.schema.result_type` and ``spark_ddl``.
+
+    >>> group_names(["sentiment"])
+    {'sentiment': ('positive', 'negative', 'ambiguous', 'neutral')}
+    """
+    return {name: groups(name) for name in rollups}
+
+
 def rollup_type(rollup: str) -> pa.StructType:
     """The Arrow type of a roll-up: a struct of one float32 per group."""
     return scores_type(groups(rollup))

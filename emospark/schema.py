@@ -20,7 +20,7 @@ are empty; the row itself is never dropped.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -35,15 +35,18 @@ def scores_type(labels: Sequence[str] = GO_EMOTIONS) -> pa.StructType:
     return pa.struct([pa.field(lab, pa.float32()) for lab in labels])
 
 
-def result_type(labels: Sequence[str] = GO_EMOTIONS) -> pa.StructType:
-    """The Arrow type of the result column."""
-    return pa.struct([pa.field("scores", scores_type(labels)), pa.field("labels", pa.list_(pa.string()))])
+def result_type(labels: Sequence[str] = GO_EMOTIONS, rollups: Mapping[str, Sequence[str]] | None = None) -> pa.StructType:
+    """The Arrow type of the result column; ``rollups`` ({name: groups}, see
+    :mod:`emospark.rollups`) adds one float32 struct per roll-up after ``labels``."""
+    extra = [pa.field(name, scores_type(groups)) for name, groups in (rollups or {}).items()]
+    return pa.struct([pa.field("scores", scores_type(labels)), pa.field("labels", pa.list_(pa.string())), *extra])
 
 
-def spark_ddl(labels: Sequence[str] = GO_EMOTIONS) -> str:
+def spark_ddl(labels: Sequence[str] = GO_EMOTIONS, rollups: Mapping[str, Sequence[str]] | None = None) -> str:
     """The same type as a Spark DDL string (for ``pandas_udf`` return types)."""
-    fields = ",".join(f"`{lab}`:float" for lab in labels)
-    return f"struct<scores:struct<{fields}>,labels:array<string>>"
+    floats = lambda names: ",".join(f"`{n}`:float" for n in names)  # noqa: E731
+    extra = "".join(f",`{name}`:struct<{floats(groups)}>" for name, groups in (rollups or {}).items())
+    return f"struct<scores:struct<{floats(labels)}>,labels:array<string>{extra}>"
 
 
 def to_arrow(proba: np.ndarray, label_lists: Sequence[Sequence[str]], labels: Sequence[str] = GO_EMOTIONS) -> pa.StructArray:

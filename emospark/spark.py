@@ -30,7 +30,7 @@ import atexit
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,12 +40,13 @@ from .errors import EmosparkError, require
 from .labels import GO_EMOTIONS
 from .model import EmotionModel
 from .model_cache import ModelRef, cached_model
+from .rollups import group_names
 from .schema import DEFAULT_COLUMN, spark_ddl
 
 require("pyspark", "spark", "emospark.spark")
 from pyspark.sql import Column, DataFrame, SparkSession  # noqa: E402
 from pyspark.sql.functions import col, pandas_udf  # noqa: E402
-from pyspark.sql.types import StringType  # noqa: E402
+from pyspark.sql.types import NullType, StringType  # noqa: E402
 
 from .pandas_accessor import Threshold, pd, score_texts  # noqa: E402
 
@@ -97,6 +98,7 @@ def emotions_udf(
     top_k: int | None = None,
     batch_size: int | None = None,
     threads: int | None = None,
+    rollups: Sequence[str] = (),
     **load_options: Any,
 ) -> Callable[..., Column]:
     """A pandas UDF mapping a string column to the emotions struct column.
@@ -104,17 +106,20 @@ def emotions_udf(
     ``model``: None (the bundled default), a registered name, a bundle directory every
     executor can read, or :func:`ship_bundle`'s result. ``threshold``, ``top_k`` and
     ``batch_size`` are those of :meth:`emospark.EmotionModel.predict`; ``threads``
-    defaults to the task's CPUs; other keywords (``long_texts``, ``aggregate``, ...)
+    defaults to the task's CPUs; ``rollups`` adds the Ekman / sentiment groupings
+    (:mod:`emospark.rollups`) as struct fields; other keywords (``long_texts``, ``aggregate``, ...)
     go to :func:`emospark.load` on the executors.
     """
 
     def score_batches(batches: Iterator[pd.Series]) -> Iterator[pd.DataFrame]:
         scorer = executor_model(model, threads, load_options)
         for texts in batches:
-            result = score_texts(texts, scorer, threshold=threshold, top_k=top_k, batch_size=batch_size)
+            result = score_texts(
+                texts, scorer, threshold=threshold, top_k=top_k, batch_size=batch_size, rollups=rollups
+            )
             yield result.struct.explode()
 
-    return pandas_udf(score_batches, returnType=spark_ddl(GO_EMOTIONS))
+    return pandas_udf(score_batches, returnType=spark_ddl(GO_EMOTIONS, group_names(rollups)))
 
 
 def score(df: DataFrame, text_col: str = "text", out_col: str = DEFAULT_COLUMN, **options) -> DataFrame:
@@ -123,11 +128,11 @@ def score(df: DataFrame, text_col: str = "text", out_col: str = DEFAULT_COLUMN, 
     fields = {f.name: f.dataType for f in df.schema.fields}
     if text_col not in fields:
         raise ValueError(f"no column {text_col!r} to score: the DataFrame's columns are {list(fields)}")
-    if not isinstance(fields[text_col], StringType):
+    if not isinstance(fields[text_col], (StringType, NullType)):  # a column of nulls only is scored as nulls
         raise TypeError(
             f"column {text_col!r} has type {fields[text_col].simpleString()}, not string: cast it first"
         )
-    return df.withColumn(out_col, emotions_udf(**options)(col(quoted(text_col))))
+    return df.withColumn(out_col, emotions_udf(**options)(col(quoted(text_col)).cast(StringType())))
 
 
 def quoted(name: str) -> str:

@@ -2,9 +2,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
 import pytest
 
 from emospark import Bundle
+from emospark.schema import result_type
 
 from .fixtures import make_seed
 
@@ -32,3 +35,30 @@ def bundle_copy(tiny_bundle, tmp_path) -> Bundle:
 
     shutil.copytree(tiny_bundle.root, tmp_path / "tiny")
     return Bundle.from_dir(tmp_path / "tiny")
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """The test session's one local[2] SparkSession (one SparkContext per process)."""
+    from pyspark.sql import SparkSession
+
+    from .spark_cluster import LOCAL_CONF
+
+    builder = SparkSession.builder.master("local[2]").appName("emospark-tests")
+    for key, value in LOCAL_CONF.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    yield session
+    session.stop()
+
+
+def assert_same_rows(got: pa.Array | pa.ChunkedArray, want: pa.Array, atol: float = 1e-6) -> None:
+    """Same Arrow type, same labels, scores equal within ``atol`` (nulls in the same places)."""
+    assert got.type == result_type() == want.type
+    got_rows, want_rows = got.to_pylist(), want.to_pylist()
+    assert len(got_rows) == len(want_rows)
+    for i, (g, w) in enumerate(zip(got_rows, want_rows)):
+        assert g["labels"] == w["labels"], f"row {i}"
+        gs = np.array(list(g["scores"].values()), dtype=float)
+        ws = np.array(list(w["scores"].values()), dtype=float)
+        np.testing.assert_allclose(gs, ws, atol=atol, err_msg=f"row {i}")  # NaN (null) matches NaN

@@ -6,6 +6,12 @@ Run as a script, this module is that driver::
 
     python -m tests.spark_cluster --master spark://127.0.0.1:7077 --bundle DIR --texts in.json --out DIR
     python -m tests.spark_cluster --remote sc://127.0.0.1:15002 ...
+    python -m tests.spark_cluster --master "local[2,4]" --kill-once MARKER ...
+
+With ``--kill-once MARKER``, a stage before the UDF kills its own Python worker (SIGKILL)
+mid-task, on the second batch of the first task to get there while MARKER does not exist
+(it creates MARKER first): the task fails once and Spark retries it (local[N,F] allows F
+attempts per task).
 
 It scores the texts with ``emospark.spark.score`` on a bundle sent by ``ship_bundle``,
 writes the result to ``out/result.arrow`` (what ``DataFrame.toArrow`` returns) and the
@@ -180,6 +186,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--bundle", required=True)
     parser.add_argument("--texts", required=True)
     parser.add_argument("--out", required=True)
+    parser.add_argument("--kill-once", metavar="MARKER", help="kill one Python worker mid-job (see the module doc)")
     args = parser.parse_args(argv)
 
     import pyarrow as pa
@@ -198,6 +205,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         texts = json.loads(Path(args.texts).read_text())
         df = spark.createDataFrame(list(enumerate(texts)), "id long, text string").repartition(4)
+        if args.kill_once:
+            df = df.mapInPandas(kill_once(args.kill_once), df.schema)
         model = emospark.spark.ship_bundle(spark, args.bundle)
         table = emospark.spark.score(df, "text", model=model).orderBy("id").toArrow()
         with pa.OSFile(str(Path(args.out) / "result.arrow"), "wb") as sink, pa.ipc.new_file(sink, table.schema) as w:
@@ -205,6 +214,23 @@ def main(argv: list[str] | None = None) -> None:
         (Path(args.out) / "loads.json").write_text(json.dumps(worker_loads(spark)))
     finally:
         spark.stop()
+
+
+def kill_once(marker: str):
+    """A mapInPandas function that SIGKILLs its Python worker the first time it runs
+    (``marker`` absent: it creates it first), and passes batches through otherwise."""
+
+    def pass_through(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        import os
+        import signal
+
+        for n, batch in enumerate(batches):
+            if n == 1 and not os.path.exists(marker):  # after the first batch went on to the UDF
+                Path(marker).touch()
+                os.kill(os.getpid(), signal.SIGKILL)
+            yield batch
+
+    return pass_through
 
 
 if __name__ == "__main__":

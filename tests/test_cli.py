@@ -251,12 +251,16 @@ def test_spark_engine_writes_the_same_result_as_a_directory(tmp_path, tiny, mode
     write_input(input_table(), tmp_path / "in.parquet")
     (tmp_path / "out.parquet").write_text("previous result")
     done = run("score", tmp_path / "in.parquet", tmp_path / "out.parquet", *tiny, "--engine", "spark",
-               "--master", "local[1]", "--quiet")
+               "--master", "local[1]", "--quiet", "--rollup", "sentiment")
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "out.parquet" / "_SUCCESS").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.parquet", "out.parquet"]
     rows = sorted(pq.read_table(tmp_path / "out.parquet").to_pylist(), key=lambda r: r["id"])
     assert [r["emotions"]["labels"] for r in rows] == model.predict(TEXTS)
+    sentiment = rollup_scores(model.predict_proba(TEXTS), "sentiment")
+    for row, want in zip(rows, sentiment):
+        got = [np.nan if v is None else v for v in row["emotions"]["sentiment"].values()]
+        np.testing.assert_allclose(got, want, atol=1e-5)
     assert [r["note"] for r in rows] == input_table().column("note").to_pylist()
 
 

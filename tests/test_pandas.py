@@ -163,3 +163,25 @@ def test_parquet_round_trip_keeps_the_struct(df, model, tmp_path):
     assert back["emotions"].dtype.pyarrow_dtype == result_type()  # Parquet names list items "element"
     assert back.index.tolist() == df.index.tolist()
     assert back["emotions"].tolist() == out["emotions"].tolist()
+
+
+def test_rollups_as_struct_fields_and_columns(df, model):
+    from emospark.rollups import groups, rollup_scores
+
+    proba = model.predict_proba(df["text"])
+    out = df.emotions.score(model=model, rollups=["ekman", "sentiment"])
+    assert out["emotions"].dtype == pd.ArrowDtype(
+        result_type(rollups={"ekman": groups("ekman"), "sentiment": groups("sentiment")})
+    )
+    rows = out["emotions"].tolist()
+    for row, want in zip(rows, rollup_scores(proba, "ekman")):
+        got = [np.nan if v is None else v for v in row["ekman"].values()]
+        np.testing.assert_allclose(got, want, atol=1e-6)
+    wide = df.emotions.score(model=model, expand=True, rollups=["sentiment"])
+    np.testing.assert_allclose(
+        wide[[f"sentiment_{g}" for g in groups("sentiment")]].to_numpy(dtype=float),
+        rollup_scores(proba, "sentiment"),
+        atol=1e-6,
+    )
+    with pytest.raises(ValueError, match=r"unknown roll-up 'plutchik': choose from \['ekman', 'sentiment'\]"):
+        df.emotions.score(model=model, rollups=["plutchik"])

@@ -24,8 +24,8 @@ import emospark.spark  # noqa: E402
 from emospark.model_cache import cached_model  # noqa: E402
 from emospark.schema import result_type, to_arrow  # noqa: E402
 
-from .conftest import SHARED_DATA  # noqa: E402
-from .spark_cluster import LOCAL_CONF, connect_server, run_driver, standalone_cluster, worker_loads  # noqa: E402
+from .conftest import SHARED_DATA, assert_same_rows  # noqa: E402
+from .spark_cluster import connect_server, run_driver, standalone_cluster, worker_loads  # noqa: E402
 
 pytestmark = pytest.mark.spark
 
@@ -35,33 +35,9 @@ TEXTS = [
 ] * 6
 
 
-@pytest.fixture(scope="session")
-def spark():
-    from pyspark.sql import SparkSession
-
-    builder = SparkSession.builder.master("local[2]").appName("emospark-tests")
-    for key, value in LOCAL_CONF.items():
-        builder = builder.config(key, value)
-    session = builder.getOrCreate()
-    yield session
-    session.stop()
-
-
 def expected(texts: list, model=None, **options) -> pa.StructArray:
     """The pandas path's result, as Arrow."""
     return pa.array(pd.Series(texts).emotions.score(model=model, **options).array)
-
-
-def assert_same_rows(got: pa.Array | pa.ChunkedArray, want: pa.Array, atol: float = 1e-6) -> None:
-    """Same Arrow type, same labels, scores equal within ``atol`` (nulls in the same places)."""
-    assert got.type == result_type() == want.type
-    got_rows, want_rows = got.to_pylist(), want.to_pylist()
-    assert len(got_rows) == len(want_rows)
-    for i, (g, w) in enumerate(zip(got_rows, want_rows)):
-        assert g["labels"] == w["labels"], f"row {i}"
-        gs = np.array(list(g["scores"].values()), dtype=float)
-        ws = np.array(list(w["scores"].values()), dtype=float)
-        np.testing.assert_allclose(gs, ws, atol=atol, err_msg=f"row {i}")  # NaN (null) matches NaN
 
 
 def scored_in_order(df, **options) -> pa.ChunkedArray:
@@ -97,6 +73,18 @@ def test_options_pass_through(spark, tiny_bundle):
     df = texts_frame(spark, TEXTS[:12], partitions=2)
     for options in ({"threshold": 0.0, "top_k": 3}, {"threshold": {"joy": 0.0}, "batch_size": 1}):
         assert_same_rows(scored_in_order(df, model=model, **options), expected(TEXTS[:12], model, **options))
+
+
+def test_rollups_are_struct_fields(spark, tiny_bundle):
+    model = str(tiny_bundle.root)
+    rollups = ["ekman", "sentiment"]
+    got = scored_in_order(texts_frame(spark, TEXTS[:12], partitions=2), model=model, rollups=rollups)
+    want = expected(TEXTS[:12], model, rollups=rollups)
+    assert got.type == want.type  # the Spark DDL and the Arrow type agree, roll-ups included
+    for name in rollups:
+        g = np.array([[np.nan if v is None else v for v in row[name].values()] for row in got.to_pylist()])
+        w = np.array([[np.nan if v is None else v for v in row[name].values()] for row in want.to_pylist()])
+        np.testing.assert_allclose(g, w, atol=1e-5)
 
 
 def test_load_options_reach_the_executors(spark, tiny_bundle):

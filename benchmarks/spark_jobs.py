@@ -1,0 +1,67 @@
+"""Spark jobs: emospark's pandas UDF, and a row-at-a-time Python UDF doing the same work.
+
+Both run on ``local[threads]`` with the noop sink, after a warm-up run that starts the
+Python workers and loads the model in each (Python workers are reused, so the timed run
+finds the model loaded). Tasks have one CPU each, so each worker scores with one thread.
+"""
+from __future__ import annotations
+
+import sys
+import time
+
+from .jobs import Job, Measurement
+from .timing import peak_rss_mb
+
+
+def row_udf():
+    """The naive approach: a plain ``udf`` that scores one text per call (the model is
+    loaded once per Python worker, by emospark's per-process cache)."""
+    from pyspark.sql.functions import udf
+    from pyspark.sql.types import ArrayType, FloatType
+
+    def score_one(text: str | None) -> list[float]:
+        from emospark.model_cache import cached_model
+
+        return cached_model(None, threads=1).predict_proba([text])[0].tolist()
+
+    return udf(score_one, ArrayType(FloatType()))
+
+
+def measure_spark(job: Job, texts: list[str]) -> Measurement:
+    """Session start + warm-up count as load; the timed run writes every row to noop."""
+    import pandas as pd
+    from pyspark.sql import SparkSession
+
+    import emospark.spark
+
+    start = time.perf_counter()
+    spark = (
+        SparkSession.builder.master(f"local[{job.threads}]")
+        .config("spark.pyspark.python", sys.executable)
+        .config("spark.pyspark.driver.python", sys.executable)
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", str(job.threads))
+        .getOrCreate()
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+
+    def frame(rows: list[str]):
+        return spark.createDataFrame(pd.DataFrame({"text": rows})).repartition(job.threads)
+
+    def scored(df):
+        if job.kind == "row-udf":
+            return df.withColumn("emotions", row_udf()("text"))
+        return emospark.spark.score(df, "text", batch_size=job.batch)
+
+    def run(df) -> float:
+        t = time.perf_counter()
+        scored(df).write.format("noop").mode("overwrite").save()
+        return time.perf_counter() - t
+
+    run(frame(texts[: 8 * job.threads]))  # starts the Python workers, loads the model in each
+    load_s = time.perf_counter() - start
+    df = frame(texts).cache()
+    df.count()
+    seconds = run(df)
+    spark.stop()
+    return Measurement(len(texts), seconds, load_s, peak_rss_mb(), note="peak RSS of the driver only")
