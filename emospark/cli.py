@@ -258,13 +258,14 @@ def run_score(args: argparse.Namespace, reporter: Reporter) -> None:
         reporter.start("scoring", total=source.count_rows(), input=str(source.path), output=str(args.output),
                        model=model.name)
         try:
-            for batch in source.batches():  # its read errors come as InputError
-                writer.write(scorer(batch))
-                reporter.advance(batch.num_rows)
+            try:
+                for batch in source.batches():  # its read errors come as InputError
+                    writer.write(scorer(batch))
+                    reporter.advance(batch.num_rows)
+            finally:  # also on errors, so the writer never writes to a closed file later
+                writer.close()  # writes the parquet footer: can fail on a full disk too
         except OSError as exc:
             raise OutputError(f"cannot write {args.output}: {exc}") from None
-        finally:  # also on errors, so the writer never writes to a closed file later
-            writer.close()
         out.commit()
     reporter.finish(output=str(args.output))
 

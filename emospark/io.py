@@ -215,11 +215,16 @@ class AtomicFile:
     def __enter__(self) -> "AtomicFile":
         return self
 
-    def __exit__(self, *exc_info) -> None:
-        if not self.file.closed:
-            self.file.close()
-        if self.tmp_name is not None and self.tmp_name.exists():
-            self.tmp_name.unlink()
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        try:
+            if not self.file.closed:
+                self.file.close()  # flushes: fails on a full disk
+        except OSError as error:
+            if exc_type is None:
+                raise OutputError(f"cannot write {self.path}: {error}") from None
+        finally:
+            if self.tmp_name is not None and self.tmp_name.exists():
+                self.tmp_name.unlink()
 
     def commit(self) -> None:
         """Flush to disk and give the file its name (replacing any older file)."""

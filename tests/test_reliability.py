@@ -201,7 +201,7 @@ def read_scored(path: Path) -> tuple[list[int], list[int], pa.StructArray]:
         labels = [s.split(",") if s else [] for s in table.column("emotions_labels").to_pylist()]
         result = to_arrow(proba.astype(np.float32), labels)
     elif path.suffix == ".jsonl":
-        table = pa.Table.from_pylist([json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()])
+        table = pa.Table.from_pylist([json.loads(line) for line in path.read_text(encoding="utf-8").split("\n")[:-1]])
         result = pa.array(table.column("emotions").to_pylist(), to_arrow(np.zeros((0, 28)), []).type)
     else:
         table = pq.read_table(path)
@@ -252,6 +252,7 @@ def test_cli_refuses_non_text_columns(tmp_path, tiny, case):
         ("late.csv", b"text\n" + b"fine words\n" * 200_000 + b"bad \xc3\x28\n",
          r"late\.csv: cannot read csv after row \d+: .*invalid UTF8"),
     ],
+    ids=["csv", "jsonl", "jsonl surrogate escape", "csv after 1 MiB"],
 )
 def test_cli_invalid_utf8_in_files_exit_3_naming_file_and_row(tmp_path, tiny, name, content, message):
     (tmp_path / name).write_bytes(content)
