@@ -11,13 +11,13 @@ import re
 import resource
 import shutil
 import signal
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import pytest
@@ -26,10 +26,9 @@ from hypothesis import strategies as st
 
 import emospark
 from emospark import BundleError, EmotionModel
-from emospark.bundle import file_sha256
 from emospark.labels import GO_EMOTIONS
 from emospark.model_cache import cached_model
-from emospark.schema import to_arrow
+from emospark.schema import result_type, to_arrow
 
 from .bad_inputs import ARROW_CASES, CASES, ERROR_CASES, TEXT_CASES, Case
 from .conftest import assert_same_rows
@@ -70,7 +69,7 @@ def first_bad(case: Case) -> tuple[int, str]:
 # -- the cases, entry point by entry point ------------------------------------------------------
 def test_the_case_list_is_complete_and_documented():
     assert len(CASES) >= 30
-    documented = {m.group(1) for m in re.finditer(r"^\| ([^|]+?) \|", DOCS.read_text(), re.M)}
+    documented = {m.group(1) for m in re.finditer(r"^\| ([^|]+?) \|", DOCS.read_text(), re.MULTILINE)}
     assert {c.name for c in CASES} <= documented
 
 
@@ -146,7 +145,7 @@ def test_spark(spark, model, tiny_bundle):
     table = emospark.spark.score(df, "text", model=str(tiny_bundle.root)).orderBy("case", "row").toArrow()
     assert table.num_rows == len(rows)
     for c, case in enumerate(ARROW_CASES):
-        mine = table.filter(pa.compute.equal(table.column("case"), c))
+        mine = table.filter(pc.equal(table.column("case"), c))
         assert mine.column("row").to_pylist() == list(range(len(case.values))), case.name
         assert_same_rows(mine.column("emotions"), core_result(model, list(case.values)))
 
@@ -158,15 +157,16 @@ def test_spark_columns_of_other_types_are_refused_on_the_driver(spark):
 
     for case in ERROR_CASES:
         df = spark.createDataFrame([], f"text {case.column_type}")
-        with pytest.raises(TypeError, match=rf"column 'text' has type .*, not string"):
+        with pytest.raises(TypeError, match=r"column 'text' has type .*, not string"):
             emospark.spark.score(df, "text")
 
 
 @pytest.mark.spark
 @needs_java
 def test_spark_column_of_nulls_without_a_type(spark, tiny_bundle):
-    import emospark.spark
     from pyspark.sql import functions as F
+
+    import emospark.spark
 
     df = spark.range(3).withColumn("text", F.lit(None))  # Spark's NullType ("void")
     rows = emospark.spark.score(df, "text", model=str(tiny_bundle.root)).orderBy("id").collect()
@@ -202,10 +202,10 @@ def read_scored(path: Path) -> tuple[list[int], list[int], pa.StructArray]:
         result = to_arrow(proba.astype(np.float32), labels)
     elif path.suffix == ".jsonl":
         table = pa.Table.from_pylist([json.loads(line) for line in path.read_text(encoding="utf-8").split("\n")[:-1]])
-        result = pa.array(table.column("emotions").to_pylist(), to_arrow(np.zeros((0, 28)), []).type)
+        result = pa.array(table.column("emotions").to_pylist(), result_type())
     else:
         table = pq.read_table(path)
-        result = table.column("emotions").combine_chunks().cast(to_arrow(np.zeros((0, 28)), []).type)
+        result = table.column("emotions").combine_chunks().cast(result_type())
     return ([int(x) for x in table.column("case").to_pylist()], [int(x) for x in table.column("row").to_pylist()],
             result)
 
@@ -357,7 +357,7 @@ def test_1m_streamed_rows_keep_memory_bounded(tmp_path, tiny):
     peaks = {}
     for rows in sizes:
         code, peaks[rows] = peak_rss_of(emospark_cmd("score", tmp_path / f"{rows}.parquet", tmp_path / f"o{rows}.parquet",
-                                                     *tiny, "--long-texts", "truncate"))
+                                                     *tiny))
         assert code == 0
     out = pq.ParquetFile(tmp_path / "o1000000.parquet")
     assert out.metadata.num_rows == 1_000_000
@@ -372,7 +372,7 @@ def test_1m_streamed_rows_keep_memory_bounded(tmp_path, tiny):
 # -- model integrity extras ---------------------------------------------------------------------------
 def bytes_read() -> int:
     """Bytes this process has read through read() calls so far (Linux /proc/self/io)."""
-    return int(re.search(r"^rchar: (\d+)", Path("/proc/self/io").read_text(), re.M).group(1))
+    return int(re.search(r"^rchar: (\d+)", Path("/proc/self/io").read_text(), re.MULTILINE).group(1))
 
 
 def test_sha256_is_checked_once_per_process(bundle_copy):
