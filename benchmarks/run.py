@@ -113,7 +113,7 @@ def run_job(job: Job, texts_file: Path, cache: Path) -> dict[str, Any]:
         env.update(RAYON_NUM_THREADS=threads, OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads,
                    TOKENIZERS_PARALLELISM="true" if job.threads > 1 else "false")
     cmd = [sys.executable, "-m", "benchmarks.worker", json.dumps(job.to_dict()), str(texts_file), str(cache)]
-    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, check=False)
     row: dict[str, Any] = {"name": job.name, "job": job.to_dict()}
     if proc.returncode != 0:
         row["error"] = f"failed: {(proc.stderr.strip().splitlines() or ['?'])[-1][:120]}"

@@ -24,7 +24,7 @@ def core_scorer(job: Job, cache: Path) -> Scorer:
 
     from .variants import variant_bundle
 
-    options = dict(threads=job.threads, batch_size=job.batch, long_texts=job.long_texts)
+    options = {"threads": job.threads, "batch_size": job.batch, "long_texts": job.long_texts}
     if job.variant == "int8":
         model = emospark.load(**options)
     else:

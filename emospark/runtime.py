@@ -13,7 +13,8 @@ def make_session(
     path: Path, role: str, *, threads: int | None = None, providers: Sequence[str] | None = None
 ) -> ort.InferenceSession:
     """A CPU-first inference session: full graph optimisation, sequential execution,
-    ``threads`` intra-op threads (onnxruntime's default, one per core, when None)."""
+    ``threads`` intra-op threads (onnxruntime's default, one per core, when None), and
+    int8-stored weights dequantized once at start."""
     so = ort.SessionOptions()
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
@@ -23,6 +24,11 @@ def make_session(
             raise ValueError(f"threads must be >= 1, got {threads}")
         so.intra_op_num_threads = threads
     so.log_severity_level = 3
+    # Bundles store weights as int8 behind DequantizeLinear. Without this, onnxruntime fuses
+    # those into 8-bit MatMulNBits kernels (slower here than fp32, and the embedding tables
+    # are dequantized again on every call); with it, the weights are constant-folded to fp32
+    # once at session start and every row is computed in fp32.
+    so.add_session_config_entry("session.disable_quant_qdq", "1")
     available = ort.get_available_providers()
     chosen = list(providers) if providers else ["CPUExecutionProvider"]
     unknown = [p for p in chosen if p not in available]

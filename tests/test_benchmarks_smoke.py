@@ -13,7 +13,7 @@ def test_benchmark_smoke_run_writes_the_table_and_json(tmp_path):
     out = tmp_path / "bench.json"
     cmd = [sys.executable, "-m", "benchmarks", "--smoke", "--texts", "200", "--long", "8", "--no-baseline",
            "--out", str(out), "--cache", str(tmp_path / "cache")]
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=180)
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=180, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "| config | texts/s | tokens/s |" in proc.stdout
     result = json.loads(out.read_text())
