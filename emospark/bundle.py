@@ -10,12 +10,13 @@ A bundle directory looks like this::
       classifier/model.onnx      input `logits` [N, D], one [N, 2] output per label
       classifier/thresholds.json {"label": threshold, ...}
 
-Example, writing a bundle from a seed layout and reading it back:
+Reading the bundle that ships with the package:
 
 >>> from emospark.bundle import Bundle
->>> b = Bundle.from_dir(default_bundle_dir())      # doctest: +SKIP
->>> b.pooling, b.max_length                        # doctest: +SKIP
-('mean', 128)
+>>> from emospark.locate import packaged_dir
+>>> b = Bundle.from_dir(packaged_dir() / "minilm-l6-go-emotions")
+>>> b.pooling, b.max_length, sorted(b.sha256)[0]
+('mean', 128, 'classifier/model.onnx')
 """
 from __future__ import annotations
 
