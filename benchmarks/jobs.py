@@ -10,8 +10,8 @@ class Job:
     """One configuration, measured in its own process.
 
     ``kind``: ``core`` (emospark.load().predict_proba), ``baseline`` (sentence-transformers),
-    ``spark`` (the pandas UDF on local[threads]) or ``row-udf`` (a plain Python UDF, one
-    text per call). ``call``: texts per call (each call's latency is recorded); None for
+    ``spark`` (the pandas UDF on local[threads]), ``row-udf`` (a plain Python UDF calling
+    emospark, one text per call) or ``row-udf-st`` (the same with sentence-transformers). ``call``: texts per call (each call's latency is recorded); None for
     one call with every text (the model batches and length-sorts internally).
     """
 

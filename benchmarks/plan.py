@@ -40,6 +40,8 @@ class Plan:
             jobs.append(self.reference("baseline", texts="long", long_texts="truncate"))
         if self.spark:
             jobs += [self.reference("spark"), self.reference("row-udf", limit=self.row_limit)]
+        if self.spark and self.baseline:
+            jobs.append(self.reference("row-udf-st", limit=self.row_limit))
         return jobs
 
     def ratios(self) -> list[tuple[str, Job, Job]]:
@@ -55,11 +57,14 @@ class Plan:
             ("core / baseline, long texts truncated at 128", self.reference(texts="long", long_texts="truncate"),
              self.reference("baseline", texts="long", long_texts="truncate")),
             ("Spark pandas UDF local[2] / core (2 threads)", self.reference("spark"), ref),
-            ("Spark pandas UDF / row-at-a-time UDF", self.reference("spark"),
+            ("Spark pandas UDF / row-at-a-time UDF (sentence-transformers)", self.reference("spark"),
+             self.reference("row-udf-st", limit=self.row_limit)),
+            ("Spark pandas UDF / row-at-a-time UDF (emospark per row)", self.reference("spark"),
              self.reference("row-udf", limit=self.row_limit)),
-            ("core / row-at-a-time UDF", ref, self.reference("row-udf", limit=self.row_limit)),
-            ("int8 weights / fp32", ref, self.reference(variant="fp32")),
-            ("int8 weights / int8-dynamic", ref, self.reference(variant="int8-dynamic")),
+            ("core / row-at-a-time UDF (sentence-transformers)", ref, self.reference("row-udf-st", limit=self.row_limit)),
+            ("core / row-at-a-time UDF (emospark per row)", ref, self.reference("row-udf", limit=self.row_limit)),
+            ("int8 per-row / fp32", ref, self.reference(variant="fp32")),
+            ("int8 per-row / int8-dynamic (per-tensor)", ref, self.reference(variant="int8-dynamic")),
             ("long texts: chunked / truncated (texts/s)", self.reference(texts="long"),
              self.reference(texts="long", long_texts="truncate")),
         ]

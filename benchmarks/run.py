@@ -101,7 +101,7 @@ def text_sets(n_short: int | None, n_long: int) -> tuple[dict[str, list[str]], d
 def job_windows(job: Job, windows: dict[str, list[list[int]]]) -> list[int]:
     """Lengths of the encoder windows the job's texts need (first window only when truncating)."""
     per_text = windows[job.texts][: job.limit]
-    truncate = job.long_texts == "truncate" or job.kind == "baseline"
+    truncate = job.long_texts == "truncate" or job.kind in ("baseline", "row-udf-st")
     return [w[0] for w in per_text] if truncate else [n for w in per_text for n in w]
 
 

@@ -1,4 +1,4 @@
-"""Spark jobs: emospark's pandas UDF, and a row-at-a-time Python UDF doing the same work.
+"""Spark jobs: emospark's pandas UDF, and row-at-a-time Python UDFs doing the same work.
 
 Both run on ``local[threads]`` with the noop sink, after a warm-up run that starts the
 Python workers and loads the model in each (Python workers are reused, so the timed run
@@ -6,8 +6,10 @@ finds the model loaded). Tasks have one CPU each, so each worker scores with one
 """
 from __future__ import annotations
 
+import os
 import sys
 import time
+from pathlib import Path
 
 from .jobs import Job, Measurement
 from .timing import peak_rss_mb
@@ -27,13 +29,29 @@ def row_udf():
     return udf(score_one, ArrayType(FloatType()))
 
 
-def measure_spark(job: Job, texts: list[str]) -> Measurement:
+def row_udf_st(cache: Path):
+    """What is usually written first: sentence-transformers + the head in a plain ``udf``,
+    one text per call (the model loaded once per Python worker, one torch thread per task)."""
+    from pyspark.sql.functions import udf
+    from pyspark.sql.types import ArrayType, FloatType
+
+    def score_one(text: str | None) -> list[float]:
+        from benchmarks.baseline import cached_baseline
+
+        return cached_baseline(str(cache)).predict_proba([text], 1)[0].tolist()
+
+    return udf(score_one, ArrayType(FloatType()))
+
+
+def measure_spark(job: Job, texts: list[str], cache: Path) -> Measurement:
     """Session start + warm-up count as load; the timed run writes every row to noop."""
     import pandas as pd
     from pyspark.sql import SparkSession
 
     import emospark.spark
 
+    repo = str(Path(__file__).resolve().parents[1])  # Python workers import benchmarks.baseline
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [repo, os.environ.get("PYTHONPATH")]))
     start = time.perf_counter()
     spark = (
         SparkSession.builder.master(f"local[{job.threads}]")
@@ -51,6 +69,8 @@ def measure_spark(job: Job, texts: list[str]) -> Measurement:
     def scored(df):
         if job.kind == "row-udf":
             return df.withColumn("emotions", row_udf()("text"))
+        if job.kind == "row-udf-st":
+            return df.withColumn("emotions", row_udf_st(cache)("text"))
         return emospark.spark.score(df, "text", batch_size=job.batch)
 
     def run(df) -> float:

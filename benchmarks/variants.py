@@ -1,7 +1,8 @@
 """Encoder precision variants of the default bundle, built once into the cache directory.
 
-- ``int8``: the shipped bundle (int8 weights, DequantizeLinear on initializers, fp32 compute).
-- ``fp32``: the same model with those initializers dequantized ahead of time (same weights).
+- ``int8``: the shipped bundle: int8 weights, and int8 GEMMs on activations quantized with
+  one scale per token row (``models/build/rowquant.py``), so scores are batch-independent.
+- ``fp32``: the same weights dequantized to fp32, every MatMul in fp32.
 - ``int8-dynamic``: onnxruntime ``quantize_dynamic(per_channel=True)`` of ``fp32``; int8
   activations with one scale per batch tensor, so scores depend on batch neighbours
   (speed comparison only; see the model card's "Encoder precision").
@@ -19,34 +20,44 @@ from emospark.locate import resolve
 VARIANTS = ("int8", "fp32", "int8-dynamic")
 
 
-def dequantized(src: Path, dst: Path) -> Path:
-    """``src`` with every DequantizeLinear of an initializer replaced by its fp32 result."""
+def float_matmuls(src: Path, dst: Path) -> Path:
+    """``src`` with every per-row int8 MatMul (QuantizeLinear ... MatMulIntegerToFloat, Mul
+    by the row scale) replaced by an fp32 MatMul on the dequantized weights."""
     import onnx
-    from onnx import numpy_helper
+    from onnx import helper, numpy_helper
 
     model = onnx.load(str(src))
     graph = model.graph
     inits = {i.name: i for i in graph.initializer}
-    folded, used = [], set()
+    producer = {o: n for n in graph.node for o in n.output}
+    consumers = {}
+    for n in graph.node:
+        for i in n.input:
+            consumers.setdefault(i, []).append(n)
+    replaced, dropped = {}, set()
     for node in graph.node:
-        if node.op_type != "DequantizeLinear" or node.input[0] not in inits:
+        if node.op_type != "MatMulIntegerToFloat":
             continue
-        q = numpy_helper.to_array(inits[node.input[0]]).astype(np.float32)
-        scale = numpy_helper.to_array(inits[node.input[1]]).astype(np.float32)
-        zero = numpy_helper.to_array(inits[node.input[2]]).astype(np.float32) if len(node.input) > 2 else 0.0
-        axis = next((a.i for a in node.attribute if a.name == "axis"), 1)
-        if np.ndim(scale) == 1:  # per channel: broadcast along `axis`
-            shape = [1] * q.ndim
-            shape[axis] = -1
-            scale, zero = scale.reshape(shape), np.reshape(zero, shape) if np.ndim(zero) else zero
-        graph.initializer.append(numpy_helper.from_array((q - zero) * scale, node.output[0]))
-        folded.append(node)
-        used.update(node.input)
-    for node in folded:
-        graph.node.remove(node)
-    still = {i for n in graph.node for i in n.input}
-    for name in used - still:
-        graph.initializer.remove(inits[name])
+        q_nd = producer[node.input[0]]  # Reshape(QuantizeLinear(Reshape(x)))
+        x = producer[producer[q_nd.input[0]].input[0]].input[0]
+        w = numpy_helper.to_array(inits[node.input[1]]).astype(np.float32)
+        weight = f"{node.input[1]}_fp32"
+        graph.initializer.append(numpy_helper.from_array(w * numpy_helper.to_array(inits[node.input[3]]), weight))
+        (mul,) = consumers[node.output[0]]
+        replaced[id(mul)] = helper.make_node("MatMul", [x, weight], list(mul.output), name=mul.name)
+        dropped.add(id(node))
+    nodes = [replaced.get(id(n), n) for n in graph.node if id(n) not in dropped]
+    while True:  # drop what no longer feeds anything (the quantization of each row)
+        used = {i for n in nodes for i in n.input} | {o.name for o in graph.output}
+        live = [n for n in nodes if any(o in used for o in n.output)]
+        if len(live) == len(nodes):
+            break
+        nodes = live
+    del graph.node[:]
+    graph.node.extend(nodes)
+    kept = [i for i in graph.initializer if i.name in used]
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
     onnx.save(model, str(dst))
     return dst
 
@@ -74,7 +85,7 @@ def variant_bundle(variant: str, cache: Path) -> Bundle:
         shutil.copytree(base.root, tmp)
         target = tmp / "encoder" / "model.onnx"
         if variant == "fp32":
-            dequantized(base.encoder, target)
+            float_matmuls(base.encoder, target)
         elif variant == "int8-dynamic":
             fp32 = variant_bundle("fp32", cache).encoder
             dynamic_int8(fp32, target)

@@ -57,10 +57,10 @@ def main(argv: list[str]) -> None:
     job = Job(**json.loads(argv[0]))
     texts = json.loads(Path(argv[1]).read_text(encoding="utf-8"))[job.texts][: job.limit]
     cache = Path(argv[2])
-    if job.kind in ("spark", "row-udf"):
+    if job.kind in ("spark", "row-udf", "row-udf-st"):
         from .spark_jobs import measure_spark
 
-        result = measure_spark(job, texts)
+        result = measure_spark(job, texts, cache)
     else:
         result = measure_in_process(job, texts, cache)
     print(json.dumps(asdict(result)))

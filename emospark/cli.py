@@ -133,7 +133,7 @@ def _common_parsers() -> tuple[argparse.ArgumentParser, ...]:
     m.add_argument("--batch-size", type=positive_int, default=32, metavar="N",
                    help="texts per encoder run (default 32)")
     m.add_argument("--threads", type=positive_int, metavar="N",
-                   help="onnxruntime threads (default: one per core)")
+                   help="encoder batches run at once, one core each (default: one per core)")
     m.add_argument("--long-texts", choices=LONG_TEXTS, default="chunk",
                    help="texts longer than the encoder's window (128 tokens for the default model): split into "
                         "overlapping windows and aggregate them (chunk, default; costs about one encoder run per "

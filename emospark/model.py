@@ -30,6 +30,9 @@ class EmotionModel:
     >>> model.predict(["Thank you so much!"])
     [['gratitude']]
 
+    ``batch_size`` texts (sorted by length, padded to the longest of the run) go through
+    the encoder at once, but never more than ``encoder.MAX_BATCH_TOKENS`` padded tokens.
+
     Long texts: the encoder reads at most ``bundle.max_length`` tokens at once. With
     ``long_texts="chunk"`` (the default) a longer text is split into windows of that
     length which share ``overlap`` tokens (default a quarter of a window), each window
@@ -69,7 +72,7 @@ class EmotionModel:
         self.thresholds = np.array([table[lab] for lab in self.labels], dtype=np.float32)
         self.thresholds.setflags(write=False)
         self.encoder = Encoder(bundle, threads=threads, providers=providers, overlap=overlap)
-        self.classifier = Classifier(bundle, threads=threads, providers=providers)
+        self.classifier = Classifier(bundle, threads=1, providers=providers)  # tiny: one thread
         self.classifier.check_accepts(self.encoder.dim)
 
     @property

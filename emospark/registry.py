@@ -42,7 +42,7 @@ DEFAULT_MODEL = "minilm-l6-go-emotions"
 REGISTRY: tuple[ModelInfo, ...] = (
     ModelInfo(
         name=DEFAULT_MODEL,
-        description="all-MiniLM-L6-v2 fine-tuned on go_emotions, int8 encoder; ships inside the package",
+        description="all-MiniLM-L6-v2 fine-tuned on go_emotions, int8 encoder (per-row activation scales); ships inside the package",
         license="Apache-2.0",
         pooling="mean",
         max_length=128,

@@ -90,3 +90,15 @@ def test_threads_share_one_model(model, dev):
         parallel = list(pool.map(model.predict_proba, chunks * 2))
     for i, got in enumerate(parallel):
         np.testing.assert_allclose(got, serial[i % 4 :: 4], atol=1e-5)
+
+
+def test_scores_do_not_depend_on_batch_neighbours(model, dev):
+    """The encoder's int8 GEMMs quantize each token row on its own range, so a text scores
+    the same alone, in any batch, at any batch size (per-tensor dynamic int8 fails this)."""
+    texts = dev[0][:96]
+    together = model.predict_proba(texts, batch_size=48)
+    alone = np.concatenate([model.predict_proba([t]) for t in texts])
+    shuffled = np.random.default_rng(0).permutation(len(texts))
+    reordered = model.predict_proba([texts[i] for i in shuffled], batch_size=7)
+    np.testing.assert_allclose(alone, together, atol=1e-6)
+    np.testing.assert_allclose(reordered, together[shuffled], atol=1e-6)
