@@ -40,6 +40,7 @@ class Plan:
             jobs.append(self.reference("baseline", texts="long", long_texts="truncate"))
         if self.spark:
             jobs += [self.reference("spark"), self.reference("row-udf", limit=self.row_limit)]
+            jobs += [self.reference(texts="dev"), self.reference("spark", texts="dev")]
         if self.spark and self.baseline:
             jobs.append(self.reference("row-udf-st", limit=self.row_limit))
         return jobs
@@ -57,6 +58,8 @@ class Plan:
             ("core / baseline, long texts truncated at 128", self.reference(texts="long", long_texts="truncate"),
              self.reference("baseline", texts="long", long_texts="truncate")),
             ("Spark pandas UDF local[2] / core (2 threads)", self.reference("spark"), ref),
+            ("Spark pandas UDF local[2] / core (2 threads), all dev texts", self.reference("spark", texts="dev"),
+             self.reference(texts="dev")),
             ("Spark pandas UDF / row-at-a-time UDF (sentence-transformers)", self.reference("spark"),
              self.reference("row-udf-st", limit=self.row_limit)),
             ("Spark pandas UDF / row-at-a-time UDF (emospark per row)", self.reference("spark"),

@@ -83,7 +83,7 @@ def text_sets(n_short: int | None, n_long: int) -> tuple[dict[str, list[str]], d
     dev, source = dev_texts()
     short = cycle(dev, n_short or len(dev))
     tokenizer, _ = load_tokenizer(bundle.tokenizer, bundle.max_length)
-    sets = {"short": short, "long": long_texts(dev, n_long, tokenizer)}
+    sets = {"short": short, "long": long_texts(dev, n_long, tokenizer), "dev": dev}
     windows = {
         name: [[len(w.ids) for w in (e, *e.overflowing)] for e in tokenizer.encode_batch(texts)]
         for name, texts in sets.items()
@@ -92,6 +92,7 @@ def text_sets(n_short: int | None, n_long: int) -> tuple[dict[str, list[str]], d
         "source": source,
         "short_texts": len(short),
         "long_texts": n_long,
+        "dev_texts": len(dev),
         "short_tokens": sum(window_lengths(short, tokenizer)),
         "long_tokens_untruncated": sum(sum(w) for w in windows["long"]),
     }
