@@ -82,6 +82,6 @@ class Baseline:
 @functools.lru_cache(maxsize=None)
 def cached_baseline(cache: str, threads: int = 1) -> Baseline:
     """One :class:`Baseline` per process (a Spark Python worker keeps it across tasks)."""
-    from emospark.locate import resolve
+    from emospark.bundles.locate import resolve
 
     return Baseline(Path(cache), resolve(None).classifier, threads=threads)

@@ -76,8 +76,8 @@ def plan_from(args: argparse.Namespace) -> tuple[Plan, dict[str, str]]:
 
 
 def text_sets(n_short: int | None, n_long: int) -> tuple[dict[str, list[str]], dict[str, Any]]:
-    from emospark.encoder import load_tokenizer
-    from emospark.locate import resolve
+    from emospark.core.encoder import load_tokenizer
+    from emospark.bundles.locate import resolve
 
     bundle = resolve(None)
     dev, source = dev_texts()
@@ -133,7 +133,7 @@ def faster(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     plan, skipped = plan_from(args)
-    from emospark.locate import resolve
+    from emospark.bundles.locate import resolve
 
     machine = this_machine()
     cost = encoder_cost(resolve(None).encoder)

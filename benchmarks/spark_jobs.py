@@ -22,7 +22,7 @@ def row_udf():
     from pyspark.sql.types import ArrayType, FloatType
 
     def score_one(text: str | None) -> list[float]:
-        from emospark.model_cache import cached_model
+        from emospark.core.model_cache import cached_model
 
         return cached_model(None, threads=1).predict_proba([text])[0].tolist()
 

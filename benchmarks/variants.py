@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from emospark import Bundle
-from emospark.locate import resolve
+from emospark.bundles.locate import resolve
 
 VARIANTS = ("int8", "fp32", "int8-dynamic")
 

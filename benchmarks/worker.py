@@ -34,7 +34,7 @@ def core_scorer(job: Job, cache: Path) -> Scorer:
 
 def baseline_scorer(job: Job, cache: Path) -> Scorer:
     """sentence-transformers + the head (see :mod:`benchmarks.baseline`)."""
-    from emospark.locate import resolve
+    from emospark.bundles.locate import resolve
 
     from .baseline import Baseline
 

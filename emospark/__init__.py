@@ -10,11 +10,11 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 from importlib.util import find_spec
 
-from .bundle import Bundle
+from .bundles.bundle import Bundle
 from .errors import BundleError, EmosparkError, MissingExtraError, ModelNotFoundError
 from .labels import GO_EMOTIONS
-from .model import EmotionModel, load
-from .registry import DEFAULT_MODEL, REGISTRY
+from .core.model import EmotionModel, load
+from .bundles.registry import DEFAULT_MODEL, REGISTRY
 
 try:
     __version__ = version("emospark")
@@ -22,7 +22,7 @@ except PackageNotFoundError:  # running from a source tree
     __version__ = "0+unknown"
 
 if find_spec("pandas") is not None:  # registers DataFrame.emotions and Series.emotions
-    from . import pandas_accessor  # noqa: F401
+    from .integrations import pandas as _pandas  # noqa: F401
 
 __all__ = [
     "Bundle",

@@ -1,4 +1,4 @@
 """``python -m emospark``: the same as the ``emospark`` command (see :mod:`emospark.cli`)."""
-from .cli import main
+from .cli.main import main
 
 raise SystemExit(main())

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from emospark.inputs import is_missing
+from emospark.core.inputs import is_missing
 
 KINDS = ("scored", "null", "mixed", "TypeError")
 

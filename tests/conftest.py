@@ -7,7 +7,7 @@ import pyarrow as pa
 import pytest
 
 from emospark import Bundle
-from emospark.schema import result_type
+from emospark.core.schema import result_type
 
 from .fixtures import make_seed
 

@@ -19,7 +19,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
 
-from emospark.export import save_classifier, save_thresholds
+from emospark.bundles.export import save_classifier, save_thresholds
 from emospark.labels import GO_EMOTIONS
 
 WORDS = (

@@ -169,7 +169,7 @@ def worker_loads(spark, partitions: int = 8) -> list[dict]:
         import json
         import os
 
-        from emospark.model_cache import load_counts
+        from emospark.core.model_cache import load_counts
 
         loads = [[list(key), n] for key, n in load_counts().items()]
         return pd.Series([json.dumps({"pid": os.getpid(), "loads": loads})] * len(ids))

@@ -12,7 +12,7 @@ import pytest
 import emospark
 from emospark import Bundle, BundleError, EmotionModel, MissingExtraError, ModelNotFoundError
 from emospark.labels import GO_EMOTIONS
-from emospark.registry import model_info
+from emospark.bundles.registry import model_info
 
 from .fixtures import make_head, make_seed, make_tokenizer, reference_proba
 

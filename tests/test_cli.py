@@ -22,9 +22,9 @@ import pytest
 import emospark
 from emospark import EmotionModel
 from emospark.labels import GO_EMOTIONS
-from emospark.locate import packaged_dir
-from emospark.metrics import report, tune_thresholds
-from emospark.rollups import groups, rollup_scores
+from emospark.bundles.locate import packaged_dir
+from emospark.core.metrics import report, tune_thresholds
+from emospark.core.rollups import groups, rollup_scores
 
 from .conftest import SHARED_DATA
 from .fixtures import WORDS
@@ -114,7 +114,7 @@ def test_expand_rollups_threshold_and_top_k(tmp_path, tiny, model):
     rows = read_output(tmp_path / "out.jsonl")
     proba = model.predict_proba(TEXTS)
     assert list(rows[0]) == [
-        "id", "text", "note", "x", *(f"emo_{lab}" for lab in GO_EMOTIONS), "emo_labels",
+        "id", "text", "note", "x", *(f"emo_{lab}" for lab in GO_EMOTIONS), "emo_labels", "emo_top", "emo_top_score",
         *(f"emo_ekman_{g}" for g in groups("ekman")), *(f"emo_sentiment_{g}" for g in groups("sentiment")),
     ]
     assert [r["emo_labels"] for r in rows] == model.predict(TEXTS, threshold=0.3, top_k=2)
@@ -130,7 +130,7 @@ def test_struct_result_with_rollups_and_long_text_options(tmp_path, tiny, tiny_b
                "--long-texts", "truncate")
     assert done.returncode == 0, done.stderr
     result = pq.read_table(tmp_path / "out.parquet").column("emotions")
-    assert result.type.names == ["scores", "labels", "sentiment"]
+    assert result.type.names == ["scores", "labels", "top", "top_score", "sentiment"]
     truncated = EmotionModel(tiny_bundle, long_texts="truncate").predict_proba([LONG])[0]
     assert result[4]["scores"]["joy"].as_py() == pytest.approx(truncated[GO_EMOTIONS.index("joy")], abs=1e-6)
 
@@ -470,7 +470,7 @@ def test_eval_on_dev_reproduces_the_model_card(tmp_path):
 def test_new_errors_pickle_unchanged():
     import pickle
 
-    from emospark.cli import Terminated
+    from emospark.cli.main import Terminated
     from emospark.errors import EmosparkError, InputError, OutputError, UsageError
 
     for kind in (InputError, OutputError, UsageError, Terminated):

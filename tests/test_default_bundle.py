@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import emospark
-from emospark.locate import packaged_dir
-from emospark.metrics import report
+from emospark.bundles.locate import packaged_dir
+from emospark.core.metrics import report
 
 from .conftest import SHARED_DATA
 

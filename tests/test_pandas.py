@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 import emospark
 from emospark import EmotionModel, MissingExtraError
-from emospark.model_cache import cached_model
-from emospark.schema import result_type, to_arrow
+from emospark.core.model_cache import cached_model
+from emospark.core.schema import result_type, to_arrow
 
 from .conftest import SHARED_DATA
 
@@ -120,7 +120,7 @@ sys.modules["pandas"] = None  # what an environment without pandas looks like to
 import pickle, emospark
 print(emospark.load({str(tiny_bundle.root)!r}).predict(["wow"]) is not None, "pandas_accessor" in dir(emospark))
 try:
-    import emospark.pandas_accessor
+    import emospark.integrations.pandas
 except emospark.MissingExtraError as exc:
     print(pickle.loads(pickle.dumps(exc)))
 """
@@ -166,7 +166,7 @@ def test_parquet_round_trip_keeps_the_struct(df, model, tmp_path):
 
 
 def test_rollups_as_struct_fields_and_columns(df, model):
-    from emospark.rollups import groups, rollup_scores
+    from emospark.core.rollups import groups, rollup_scores
 
     proba = model.predict_proba(df["text"])
     out = df.emotions.score(model=model, rollups=["ekman", "sentiment"])

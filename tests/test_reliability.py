@@ -27,8 +27,8 @@ from hypothesis import strategies as st
 import emospark
 from emospark import BundleError, EmotionModel
 from emospark.labels import GO_EMOTIONS
-from emospark.model_cache import cached_model
-from emospark.schema import result_type, to_arrow
+from emospark.core.model_cache import cached_model
+from emospark.core.schema import result_type, to_arrow
 
 from .bad_inputs import ARROW_CASES, CASES, ERROR_CASES, TEXT_CASES, Case
 from .conftest import assert_same_rows

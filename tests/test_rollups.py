@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from emospark.labels import GO_EMOTIONS
-from emospark.rollups import EKMAN, ROLLUPS, SENTIMENT, add_rollups, groups, rollup_scores, rollup_to_arrow, rollup_type
-from emospark.schema import result_type, to_arrow
+from emospark.core.rollups import EKMAN, ROLLUPS, SENTIMENT, add_rollups, groups, rollup_scores, rollup_to_arrow, rollup_type
+from emospark.core.schema import result_type, to_arrow
 
 
 @pytest.mark.parametrize("name", list(ROLLUPS))

@@ -10,7 +10,7 @@ import pytest
 onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
-from emospark.runtime import make_session  # noqa: E402
+from emospark.core.runtime import make_session  # noqa: E402
 
 BUILD = Path(__file__).resolve().parents[1] / "models" / "build"
 

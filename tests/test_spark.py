@@ -21,8 +21,8 @@ if shutil.which("java") is None:
 
 import emospark  # noqa: E402
 import emospark.spark  # noqa: E402
-from emospark.model_cache import cached_model  # noqa: E402
-from emospark.schema import result_type, to_arrow  # noqa: E402
+from emospark.core.model_cache import cached_model  # noqa: E402
+from emospark.core.schema import result_type, to_arrow  # noqa: E402
 
 from .conftest import SHARED_DATA, assert_same_rows  # noqa: E402
 from .spark_cluster import connect_server, run_driver, standalone_cluster, worker_loads  # noqa: E402
@@ -105,7 +105,7 @@ def test_score_refuses_wrong_columns_on_the_driver(spark):
 
 
 def test_the_model_loads_on_executors_and_errors_reach_the_driver(spark, tmp_path):
-    from emospark.model_cache import load_counts
+    from emospark.core.model_cache import load_counts
 
     before = load_counts()
     udf = emospark.spark.emotions_udf(str(tmp_path / "no-such-bundle"))  # nothing loads here

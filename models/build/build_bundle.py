@@ -10,7 +10,7 @@ with its manifest and model card.
 
 Usage (from the repo root, ``pip install -e ".[build]"``)::
 
-    python models/build/build_bundle.py --trained /tmp/emospark-train --out models/minilm-l6-go-emotions
+    python models/build/build_bundle.py --trained /tmp/emospark-train --out emospark/bundles/minilm-l6-go-emotions
 """
 from __future__ import annotations
 
@@ -31,9 +31,9 @@ from onnxruntime.quantization.shape_inference import quant_pre_process
 from transformers import AutoModel
 
 from emospark import Bundle, EmotionModel
-from emospark.export import save_classifier, save_thresholds
+from emospark.bundles.export import save_classifier, save_thresholds
 from emospark.labels import GO_EMOTIONS
-from emospark.metrics import report, tune_thresholds
+from emospark.core.metrics import report, tune_thresholds
 from rowquant import quantize_rows
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "go_emotions"

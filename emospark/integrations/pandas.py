@@ -2,7 +2,7 @@
 ``emospark`` is imported with pandas installed.
 
 The accessors hold only the pandas object and delegate to the core. The result is
-the one schema of :mod:`emospark.schema` as a pandas ``ArrowDtype`` column (the same
+the one schema of :mod:`emospark.core.schema` as a pandas ``ArrowDtype`` column (the same
 Arrow type Spark returns), or, with ``expand=True``, one float32 column per label
 (NaN for missing texts) plus a ``labels`` list column. Index, order and row count
 are kept; missing texts give null scores and no labels.
@@ -11,7 +11,7 @@ are kept; missing texts give null scores and no labels.
 >>> import emospark
 >>> df = pd.DataFrame({"text": ["Thank you so much!", None]}, index=[10, 20])
 >>> out = df.emotions.score()
->>> out["emotions"].dtype == pd.ArrowDtype(emospark.schema.result_type())
+>>> out["emotions"].dtype == pd.ArrowDtype(emospark.core.schema.result_type())
 True
 >>> out["emotions"].tolist()[0]["labels"]
 ['gratitude']
@@ -27,12 +27,13 @@ from collections.abc import Mapping, Sequence
 
 import pyarrow as pa
 
-from .errors import require
-from .inputs import first_not_text, not_text
-from .model import EmotionModel
-from .model_cache import ModelRef, cached_model
-from .rollups import add_rollups, groups, rollup_scores
-from .schema import DEFAULT_COLUMN, to_arrow
+from ..errors import require
+from ..core.inputs import first_not_text, not_text
+from ..core.model import EmotionModel
+from ..core.model_cache import ModelRef, cached_model
+from ..core.rollups import groups
+from ..core.schema import DEFAULT_COLUMN
+from ..core.scoring import score_arrow
 
 pd = require("pandas", "pandas", "the pandas accessor (df.emotions)")
 
@@ -79,9 +80,9 @@ def score_texts(
     """The result of each text on the index of ``texts``: an ``ArrowDtype`` struct Series
     called ``name``, or with ``expand=True`` a DataFrame of one float32 column per label
     (NaN for missing texts) and a ``labels`` list column. Each of ``rollups`` (see
-    :mod:`emospark.rollups`) adds a struct field, or ``<rollup>_<group>`` columns."""
+    :mod:`emospark.core.rollups`) adds a struct field, or ``<rollup>_<group>`` columns."""
     try:
-        proba = model.predict_proba(texts, batch_size=batch_size)
+        result = score_arrow(model, texts, threshold=threshold, top_k=top_k, rollups=rollups, batch_size=batch_size)
     except TypeError:  # name the row by its index label too
         row = first_not_text(texts)
         if row is None:
@@ -89,16 +90,16 @@ def score_texts(
         raise TypeError(
             f"column {texts.name!r}, index label {texts.index[row : row + 1].tolist()[0]!r}: texts[{row}] is {not_text(texts.iloc[row])}"
         ) from None
-    labels = model.labels_from_proba(proba, threshold=threshold, top_k=top_k)
     if not expand:
-        result = add_rollups(to_arrow(proba, labels, model.labels), proba, rollups, model.labels)
         return arrow_series(result, texts.index, name)
-    out = pd.DataFrame(proba, index=texts.index, columns=list(model.labels))
-    out["labels"] = arrow_series(pa.array(labels, type=pa.list_(pa.string())), texts.index, "labels").array
+    scores = result.field("scores")
+    out = pd.DataFrame({lab: scores.field(j).to_numpy(zero_copy_only=False) for j, lab in enumerate(model.labels)},
+                       index=texts.index)
+    out["labels"] = arrow_series(result.field("labels"), texts.index, "labels").array
     for rollup in rollups:
-        scores = rollup_scores(proba, rollup, model.labels)
+        group_scores = result.field(rollup)
         for j, group in enumerate(groups(rollup)):
-            out[f"{rollup}_{group}"] = scores[:, j]
+            out[f"{rollup}_{group}"] = group_scores.field(j).to_numpy(zero_copy_only=False)
     return out
 
 
@@ -131,7 +132,7 @@ class EmotionsFrameAccessor:
         New columns replace existing ones of the same name, as with ``DataFrame.assign``.
 
         ``rollups`` (``["ekman"]``, ``["sentiment"]`` or both) adds the GoEmotions paper's
-        groupings, a group scoring the max of its members (:mod:`emospark.rollups`).
+        groupings, a group scoring the max of its members (:mod:`emospark.core.rollups`).
         ``model`` is a registered name, a bundle directory or a loaded
         :class:`~emospark.EmotionModel` (default: the bundled model); ``threshold``
         and ``top_k`` are those of :meth:`~emospark.EmotionModel.predict`.

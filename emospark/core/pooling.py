@@ -16,6 +16,8 @@ from typing import Callable
 
 import numpy as np
 
+from ..bundles.bundle import POOLING_MODES
+
 
 def mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Average of the token vectors that the attention mask marks as real tokens."""
@@ -39,3 +41,4 @@ POOLINGS: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "mean": mean_pool,
     "cls": cls_pool,
 }
+assert tuple(POOLINGS) == POOLING_MODES, "every pooling a bundle may name is implemented here"

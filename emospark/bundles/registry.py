@@ -1,6 +1,6 @@
 """Registered models: frozen descriptions in one list.
 
->>> from emospark.registry import REGISTRY, model_info
+>>> from emospark.bundles.registry import REGISTRY, model_info
 >>> [m.name for m in REGISTRY][0]
 'minilm-l6-go-emotions'
 >>> model_info("bge-small-en-go-emotions").pooling
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import ModelNotFoundError
+from ..errors import ModelNotFoundError
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """Scoring Arrow record batches: every input column is kept, in order, and the result
-is added as one struct column (see :mod:`emospark.schema`, plus a field per roll-up)
+is added as one struct column (see :mod:`emospark.core.schema`, plus a field per roll-up)
 or, with ``expand=True``, as flat columns:
 
 - ``<out>_<label>``: float32 score of each label;
@@ -23,10 +23,11 @@ from typing import Mapping, Sequence
 
 import pyarrow as pa
 
-from .errors import InputError, UsageError
+from ..errors import InputError, UsageError
 from .model import EmotionModel
-from .rollups import add_rollups, mapping
-from .schema import DEFAULT_COLUMN, to_arrow
+from .rollups import mapping
+from .schema import DEFAULT_COLUMN, SCHEMA_VERSION
+from .scoring import score_arrow
 
 
 def is_text(t: pa.DataType) -> bool:
@@ -66,7 +67,7 @@ class BatchScorer:
     """Adds emotion results for the text column ``text_col`` to record batches.
 
     ``threshold`` and ``top_k`` are those of :meth:`EmotionModel.predict`; ``rollups``
-    names roll-ups of :mod:`emospark.rollups` to add.
+    names roll-ups of :mod:`emospark.core.rollups` to add.
     """
 
     def __init__(
@@ -79,6 +80,7 @@ class BatchScorer:
         top_k: int | None = None,
         rollups: Sequence[str] = (),
         expand: bool = False,
+        schema_version: int = SCHEMA_VERSION,
     ):
         for name in rollups:
             mapping(name)  # unknown names fail here, not on the first batch
@@ -89,12 +91,12 @@ class BatchScorer:
         self.top_k = top_k
         self.rollups = tuple(rollups)
         self.expand = expand
+        self.schema_version = schema_version
 
     def result_columns(self, texts: pa.Array) -> list[tuple[str, pa.Array]]:
         """The result for ``texts`` as (name, column) pairs."""
-        proba = self.model.predict_proba(texts)
-        labels = self.model.labels_from_proba(proba, threshold=self.thresholds, top_k=self.top_k)
-        result = add_rollups(to_arrow(proba, labels, self.model.labels), proba, self.rollups, self.model.labels)
+        result = score_arrow(self.model, texts, threshold=self.thresholds, top_k=self.top_k, rollups=self.rollups,
+                             schema_version=self.schema_version)
         return expand(result, self.out_col) if self.expand else [(self.out_col, result)]
 
     def __call__(self, batch: pa.RecordBatch) -> pa.RecordBatch:

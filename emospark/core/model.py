@@ -6,11 +6,11 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .bundle import Bundle
+from ..bundles.bundle import Bundle
 from .classifier import Classifier
 from .encoder import Encoder
 from .inputs import split_missing
-from .locate import resolve
+from ..bundles.locate import resolve
 
 CHUNK = 4096  # texts tokenized at once: bounds memory on long inputs
 LONG_TEXTS = ("chunk", "truncate")
@@ -119,9 +119,9 @@ class EmotionModel:
         passed = np.nan_to_num(proba, nan=-1.0) >= self.threshold_array(threshold)
         if top_k is None:
             return [[self.labels[j] for j in np.flatnonzero(row)] for row in passed]
-        _positive(top_k, "top_k")
-        ranked = np.argsort(-np.nan_to_num(proba, nan=-1.0), axis=1, kind="stable")[:, :top_k]
-        return [[self.labels[j] for j in r if ok[j]] for r, ok in zip(ranked, passed)]
+        _positive(top_k, "top_k")  # the k most probable labels among those that pass
+        ranked = np.argsort(-np.nan_to_num(proba, nan=-1.0), axis=1, kind="stable")
+        return [[self.labels[j] for j in r if ok[j]][:top_k] for r, ok in zip(ranked, passed)]
 
     def threshold_array(self, threshold: float | Sequence[float] | Mapping[str, float] | None = None) -> np.ndarray:
         """The per-label thresholds in label order, with an optional override."""
@@ -197,7 +197,7 @@ def load(
     overlap: int | None = None,
 ) -> EmotionModel:
     """Load a model: ``None`` for the bundled default (offline), a registered name
-    (see :data:`emospark.registry.REGISTRY`), or a bundle directory.
+    (see :data:`emospark.bundles.registry.REGISTRY`), or a bundle directory.
 
     Nothing is downloaded unless ``download=True`` (needs ``emospark[hub]``).
     ``long_texts``, ``aggregate`` and ``overlap`` choose how texts longer than the

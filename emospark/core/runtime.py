@@ -6,7 +6,7 @@ from typing import Sequence
 
 import onnxruntime as ort
 
-from .errors import BundleError
+from ..errors import BundleError
 
 
 def make_session(

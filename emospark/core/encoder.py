@@ -10,8 +10,8 @@ from typing import Sequence
 import numpy as np
 from tokenizers import Tokenizer
 
-from .bundle import Bundle
-from .errors import BundleError
+from ..bundles.bundle import Bundle
+from ..errors import BundleError
 from .pooling import POOLINGS, l2_normalize
 from .runtime import make_session
 

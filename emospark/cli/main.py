@@ -21,8 +21,8 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from . import __version__
-from .errors import (
+from .. import __version__
+from ..errors import (
     BundleError,
     EmosparkError,
     InputError,
@@ -33,15 +33,15 @@ from .errors import (
     require,
 )
 from .evaluation import evaluate, predict_all, read_labelled
-from .inventory import environment, model_statuses
-from .labels import GO_EMOTIONS
-from .io import FLAT_FORMATS, READ_FORMATS, WRITE_FORMATS, AtomicFile, Source, format_of, open_source, open_writer
-from .metrics import tune_thresholds
-from .model import AGGREGATES, LONG_TEXTS, EmotionModel, load
+from ..bundles.inventory import environment, model_statuses
+from ..labels import GO_EMOTIONS
+from ..io import FLAT_FORMATS, READ_FORMATS, WRITE_FORMATS, AtomicFile, Source, format_of, open_source, open_writer
+from ..core.metrics import tune_thresholds
+from ..core.model import AGGREGATES, LONG_TEXTS, EmotionModel, load
 from .progress import Reporter
-from .rollups import ROLLUPS, groups
-from .schema import DEFAULT_COLUMN
-from .tables import BatchScorer, check_column
+from ..core.rollups import ROLLUPS, groups
+from ..core.schema import DEFAULT_COLUMN
+from ..core.tables import BatchScorer, check_column
 
 
 class Terminated(EmosparkError):
@@ -288,7 +288,7 @@ def score_with_spark(args: argparse.Namespace, source: Source, out_format: str, 
     require("pyspark", "spark", "--engine spark")
     from pyspark.sql import SparkSession, functions as F
 
-    from . import spark as emospark_spark
+    from ..integrations import spark as emospark_spark
 
     session = (SparkSession.builder.master(args.master or "local[*]").appName("emospark score")
                .config("spark.ui.showConsoleProgress", str(reporter.mode == "bar").lower()).getOrCreate())
@@ -357,7 +357,7 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str
 
 
 def eval_table(result: dict) -> str:
-    """The figures of :func:`emospark.evaluation.evaluate` laid out like the model cards."""
+    """The figures of :func:`emospark.cli.evaluation.evaluate` laid out like the model cards."""
     settings = [("model thresholds", "at_model_thresholds"), ("threshold 0.5", "at_0.5"),
                 ("tuned on this data", "at_tuned_thresholds")]
     averages = [

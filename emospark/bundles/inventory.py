@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 
-from .errors import BundleError, ModelNotFoundError
+from ..errors import BundleError, ModelNotFoundError
 from .locate import hf_cache_dir, local_dirs, packaged_dir, resolve
 from .registry import REGISTRY, ModelInfo
 

@@ -5,7 +5,7 @@ under a lock, and every later batch, task or accessor call in that process reuse
 :func:`load_counts` says how many loads this process did, so a job can check that each
 Spark Python worker loaded its model exactly once.
 
->>> from emospark.model_cache import cached_model, load_counts
+>>> from emospark.core.model_cache import cached_model, load_counts
 >>> a = cached_model(None, threads=1)
 >>> a is cached_model(None, threads=1)
 True

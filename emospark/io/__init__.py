@@ -47,7 +47,7 @@ import pyarrow.dataset as ds
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
-from .errors import InputError, OutputError, UsageError
+from ..errors import InputError, OutputError, UsageError
 
 ROWS_PER_BATCH = 8192
 READ_FORMATS = ("parquet", "csv", "tsv", "jsonl", "go_emotions")

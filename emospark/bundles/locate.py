@@ -1,4 +1,4 @@
-"""Turning a model name or path into a :class:`~emospark.bundle.Bundle` on this machine.
+"""Turning a model name or path into a :class:`~emospark.bundles.bundle.Bundle` on this machine.
 
 Where a registered seed model is looked for, in order:
 
@@ -18,16 +18,14 @@ import os
 from pathlib import Path
 
 from .bundle import MANIFEST, Bundle
-from .errors import BundleError, ModelNotFoundError, require
+from ..errors import BundleError, ModelNotFoundError, require
 from .registry import DEFAULT_MODEL, REGISTRY, HubFiles, ModelInfo, model_info
 
 
 def packaged_dir() -> Path:
-    """Where the bundles shipped with the package live (the source tree's
-    ``models/`` when running from a checkout)."""
-    here = Path(__file__).resolve().parent
-    installed = here / "bundles"
-    return installed if installed.is_dir() else here.parent / "models"
+    """Where the bundles shipped with the package live: this package's directory
+    (``emospark/bundles/<name>/``), in a wheel and in a checkout alike."""
+    return Path(__file__).resolve().parent
 
 
 def local_dirs() -> list[Path]:

@@ -2,7 +2,7 @@
 ``onnx`` package: ``pip install "emospark[build]"``).
 
 >>> import numpy as np, tempfile, os
->>> from emospark.export import save_classifier
+>>> from emospark.bundles.export import save_classifier
 >>> path = os.path.join(tempfile.mkdtemp(), "model.onnx")
 >>> save_classifier(np.zeros((4, 2)), np.zeros(2), ("joy", "anger"), path)
 >>> import onnxruntime as ort
@@ -17,7 +17,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .errors import require
+from ..errors import require
 
 OPSET = 17
 

@@ -12,8 +12,8 @@ A bundle directory looks like this::
 
 Reading the bundle that ships with the package:
 
->>> from emospark.bundle import Bundle
->>> from emospark.locate import packaged_dir
+>>> from emospark.bundles.bundle import Bundle
+>>> from emospark.bundles.locate import packaged_dir
 >>> b = Bundle.from_dir(packaged_dir() / "minilm-l6-go-emotions")
 >>> b.pooling, b.max_length, sorted(b.sha256)[0]
 ('mean', 128, 'classifier/model.onnx')
@@ -29,9 +29,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
-from .errors import BundleError
-from .labels import GO_EMOTIONS
-from .pooling import POOLINGS
+from ..errors import BundleError
+from ..labels import GO_EMOTIONS
+
+POOLING_MODES = ("mean", "cls")  # implemented by emospark.core.pooling
 
 MANIFEST = "emospark.json"
 FORMAT = "emospark-bundle/1"
@@ -64,9 +65,9 @@ class Bundle:
     metrics: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.pooling not in POOLINGS:
+        if self.pooling not in POOLING_MODES:
             raise BundleError(
-                f"bundle '{self.name}': pooling '{self.pooling}' is not one of {sorted(POOLINGS)}"
+                f"bundle '{self.name}': pooling '{self.pooling}' is not one of {sorted(POOLING_MODES)}"
             )
         if not isinstance(self.max_length, int) or self.max_length < 2:
             raise BundleError(f"bundle '{self.name}': max_length must be an integer >= 2, got {self.max_length!r}")
