@@ -107,7 +107,7 @@ def add_rollups(
     >>> proba = np.full((1, 28), 0.2, dtype=np.float32)
     >>> out = add_rollups(to_arrow(proba, [[]]), proba, ["ekman", "sentiment"])
     >>> [f.name for f in out.type]
-    ['scores', 'labels', 'ekman', 'sentiment']
+    ['scores', 'labels', 'top', 'top_score', 'ekman', 'sentiment']
     """
     fields = list(result.type) + [pa.field(name, rollup_type(name)) for name in rollups]
     arrays = [result.field(i) for i in range(result.type.num_fields)]
