@@ -22,6 +22,7 @@ if shutil.which("java") is None:
 import emospark  # noqa: E402
 import emospark.spark  # noqa: E402
 from emospark.core.model_cache import cached_model  # noqa: E402
+from emospark.errors import InputError  # noqa: E402
 from emospark.core.schema import result_type, to_arrow  # noqa: E402
 
 from .conftest import SHARED_DATA, assert_same_rows  # noqa: E402
@@ -98,19 +99,25 @@ def test_load_options_reach_the_executors(spark, tiny_bundle):
 
 def test_score_refuses_wrong_columns_on_the_driver(spark):
     df = spark.createDataFrame([(1, "a")], "n int, text string")
-    with pytest.raises(ValueError, match=r"no column 'txt'.*\['n', 'text'\]"):
+    with pytest.raises(InputError, match=r"no column 'txt'.*\['n', 'text'\]"):
         emospark.spark.score(df, "txt")
-    with pytest.raises(TypeError, match="column 'n' has type int, not string"):
+    with pytest.raises(InputError, match="column 'n' has type int, not string"):
         emospark.spark.score(df, "n")
 
 
-def test_the_model_loads_on_executors_and_errors_reach_the_driver(spark, tmp_path):
+def test_a_missing_model_path_fails_on_the_driver_and_nothing_loads(tmp_path):
     from emospark.core.model_cache import load_counts
 
     before = load_counts()
-    udf = emospark.spark.emotions_udf(str(tmp_path / "no-such-bundle"))  # nothing loads here
+    with pytest.raises(emospark.ModelNotFoundError, match="no-such-bundle does not exist on the driver"):
+        emospark.spark.emotions_udf(str(tmp_path / "no-such-bundle"))
     assert load_counts() == before
-    with pytest.raises(Exception, match="ModelNotFoundError: model path .*no-such-bundle does not exist"):
+
+
+def test_errors_raised_on_executors_reach_the_driver(spark, bundle_copy):
+    udf = emospark.spark.emotions_udf(str(bundle_copy.root))  # checked here: the manifest is fine
+    (bundle_copy.root / "encoder" / "model.onnx").write_bytes(b"damaged")  # ...then damaged before the job
+    with pytest.raises(Exception, match="BundleError"):
         spark.createDataFrame([("a",)], "text string").select(udf("text")).collect()
 
 

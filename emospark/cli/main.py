@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
 import signal
 import sys
 import textwrap
@@ -30,18 +28,17 @@ from ..errors import (
     ModelNotFoundError,
     OutputError,
     UsageError,
-    require,
 )
 from .evaluation import evaluate, predict_all, read_labelled
 from ..bundles.inventory import environment, model_statuses
-from ..labels import GO_EMOTIONS
-from ..io import FLAT_FORMATS, READ_FORMATS, WRITE_FORMATS, AtomicFile, Source, format_of, open_source, open_writer
+from ..io import FLAT_FORMATS, READ_FORMATS, WRITE_FORMATS, AtomicFile, format_of, open_source, open_writer
 from ..core.metrics import tune_thresholds
 from ..core.model import AGGREGATES, LONG_TEXTS, EmotionModel, load
 from .progress import Reporter
-from ..core.rollups import ROLLUPS, groups
+from .spark_engine import score_with_spark
+from ..core.rollups import ROLLUPS
 from ..core.schema import DEFAULT_COLUMN
-from ..core.tables import BatchScorer, check_column
+from ..core.tables import BatchScorer
 
 
 class Terminated(EmosparkError):
@@ -203,6 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="pandas: stream Arrow batches through this process (default); spark: a Spark job, "
                             "OUTPUT then is a directory of part files (needs emospark[spark])")
     score.add_argument("--master", help="Spark master URL for --engine spark (default local[*])")
+    score.add_argument("--partitions", type=positive_int, metavar="N",
+                       help="--engine spark: partitions (part files) to score in, rows kept in order "
+                            "(default: one per core, Spark's default parallelism)")
     score.set_defaults(run=run_score)
 
     ev = _command(
@@ -243,11 +243,11 @@ def load_model(args: argparse.Namespace) -> EmotionModel:
 
 
 def run_score(args: argparse.Namespace, reporter: Reporter) -> None:
+    if args.engine == "spark":
+        score_with_spark(args, reporter)
+        return
     source = open_source(args.input, args.input_format)
     out_format = format_of(Path(args.output), args.output_format, WRITE_FORMATS)
-    if args.engine == "spark":
-        score_with_spark(args, source, out_format, reporter)
-        return
     with AtomicFile(args.output) as out:
         model = load_model(args)
         with options_checked():
@@ -268,61 +268,6 @@ def run_score(args: argparse.Namespace, reporter: Reporter) -> None:
             raise OutputError(f"cannot write {args.output}: {exc}") from None
         out.commit()
     reporter.finish(output=str(args.output))
-
-
-SPARK_FORMATS = {"parquet": ("parquet", {}), "csv": ("csv", {"header": "true"}),
-                 "tsv": ("csv", {"header": "true", "sep": "\t"}), "jsonl": ("json", {})}
-
-
-def score_with_spark(args: argparse.Namespace, source: Source, out_format: str, reporter: Reporter) -> None:
-    """The Spark engine: Spark's readers, :func:`emospark.spark.score`, Spark's writers into a
-    hidden sibling directory of OUTPUT, renamed to OUTPUT when the job has succeeded."""
-    if source.format == "go_emotions":
-        raise UsageError("go_emotions TSV input needs --engine pandas")
-    check_column(source.schema, args.text_col, str(source.path), text=True)
-    if args.out_col in source.schema.names:
-        raise UsageError(f"{source.path} already has the column '{args.out_col}': name the result with --out-col")
-    output = Path(args.output)
-    if not output.parent.is_dir():
-        raise OutputError(f"cannot write {output}: directory {output.parent} does not exist")
-    require("pyspark", "spark", "--engine spark")
-    from pyspark.sql import SparkSession, functions as F
-
-    from ..integrations import spark as emospark_spark
-
-    session = (SparkSession.builder.master(args.master or "local[*]").appName("emospark score")
-               .config("spark.ui.showConsoleProgress", str(reporter.mode == "bar").lower()).getOrCreate())
-    in_spark, in_options = SPARK_FORMATS[source.format]
-    df = session.read.format(in_spark).options(**in_options).load(str(source.path.resolve()))
-    with options_checked():
-        scored = emospark_spark.score(df, args.text_col, args.out_col, model=args.model, threshold=args.threshold,
-                                      top_k=args.top_k, batch_size=args.batch_size, threads=args.threads,
-                                      rollups=args.rollup, long_texts=args.long_texts, aggregate=args.aggregate)
-    if args.expand or out_format in FLAT_FORMATS:
-        result = emospark_spark.quoted(args.out_col)
-        labels = F.col(f"{result}.labels")
-        scored = scored.select(
-            *(F.col(emospark_spark.quoted(c)) for c in df.columns),
-            *(F.col(f"{result}.scores.`{lab}`").alias(f"{args.out_col}_{lab}") for lab in GO_EMOTIONS),
-            (F.concat_ws(",", labels) if out_format in FLAT_FORMATS else labels).alias(f"{args.out_col}_labels"),
-            *(F.col(f"{result}.{rollup}.`{group}`").alias(f"{args.out_col}_{rollup}_{group}")
-              for rollup in args.rollup for group in groups(rollup)),
-        )
-    reporter.start("scoring with Spark", counted=False, input=str(source.path), output=str(output))
-    staging = output.with_name(f".{output.name}.{os.getpid()}.emospark-tmp")
-    out_spark, out_options = SPARK_FORMATS[out_format]
-    try:
-        scored.write.mode("overwrite").format(out_spark).options(**out_options).save(str(staging))
-        if output.is_dir():
-            shutil.rmtree(output)
-        elif output.exists():
-            output.unlink()
-        os.replace(staging, output)
-    except OSError as exc:
-        raise OutputError(f"cannot write {output}: {exc}") from None
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    reporter.finish(output=str(output))
 
 
 def run_eval(args: argparse.Namespace, reporter: Reporter) -> None:
