@@ -135,6 +135,7 @@ def spark_session(args: argparse.Namespace, reporter: Reporter) -> Iterator[Any]
 
     active = SparkSession.getActiveSession()
     if active is not None:
+        use_driver_python(active.sparkContext)
         yield active
         return
     with tempfile.TemporaryDirectory(prefix="emospark-spark-") as tmp:
@@ -197,7 +198,14 @@ def read_input(spark, source):
     elif source.format == "jsonl":
         reader = reader.schema(from_arrow_schema(source.schema))
     with spark_errors():
-        return reader.load(str(source.path.resolve()))
+        df = reader.load(str(source.path.resolve()))
+    if source.format in ("csv", "tsv"):  # CSV has no null: an empty field is the empty text, as emospark reads it
+        from pyspark.sql import functions as F
+
+        from ..integrations.spark import quoted
+
+        df = df.select(*(F.coalesce(F.col(quoted(c)), F.lit("")).alias(c) for c in df.columns))
+    return df
 
 
 def score_frame(df, args: argparse.Namespace, options, partitions: int, out_format: str, expand: bool):

@@ -1,13 +1,15 @@
 """``pyspark.ml`` Transformer: the emotions column as a Pipeline stage.
 
->>> # doctest: +SKIP
->>> from pyspark.ml import Pipeline, PipelineModel
->>> from pyspark.ml.feature import SQLTransformer
->>> from emospark.spark import EmotionClassifier
->>> clean = SQLTransformer(statement="SELECT *, trim(body) AS text FROM __THIS__")
->>> pipeline = Pipeline(stages=[clean, EmotionClassifier(inputCol="text", outputCol="emotions", topK=3)])
->>> pipeline.fit(df).write().overwrite().save("/models/emotions-pipeline")
->>> PipelineModel.load("/models/emotions-pipeline").transform(df)
+Example::
+
+    from pyspark.ml import Pipeline, PipelineModel
+    from pyspark.ml.feature import SQLTransformer
+    from emospark.spark import EmotionClassifier
+    clean = SQLTransformer(statement="SELECT *, trim(body) AS text FROM __THIS__")
+    pipeline = Pipeline(stages=[clean, EmotionClassifier(inputCol="text", outputCol="emotions", topK=3)])
+    pipeline.fit(df).write().overwrite().save("/models/emotions-pipeline")
+    PipelineModel.load("/models/emotions-pipeline").transform(df)
+
 
 A saved stage holds resolved values: the thresholds as numbers (the model's own
 per-label thresholds when none were given), and the model by registered name, or for

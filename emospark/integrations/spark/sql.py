@@ -1,8 +1,9 @@
 """The emotions function in Spark SQL.
 
->>> # doctest: +SKIP
->>> emospark.spark.register(spark, "emotions", rollups=["sentiment"])
->>> spark.sql("SELECT emotions(text).labels, emotions(text).sentiment.positive FROM comments")
+Example::
+
+    emospark.spark.register(spark, "emotions", rollups=["sentiment"])
+    spark.sql("SELECT text, emotions(text).labels, emotions(text).sentiment.positive FROM comments")
 
 The options are fixed when the function is registered (SQL calls take the text only);
 register it again, or under another name, for other options. Works on classic Spark
