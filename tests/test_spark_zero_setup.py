@@ -6,6 +6,8 @@ script also loads a pipeline saved by the test session: a new JVM, a new SparkSe
 from __future__ import annotations
 
 import json
+import re
+import re
 import os
 import shutil
 import subprocess
@@ -121,3 +123,26 @@ def test_udf_keeps_an_explicit_python_choice(spark):
         else:
             os.environ["PYSPARK_PYTHON"] = before
         sc.pythonExec = saved
+
+
+def python_blocks(markdown: Path, headings: list[str]) -> list[str]:
+    """The ```python blocks under the given ``## `` headings of a Markdown file."""
+    blocks, heading = [], None
+    for part in re.split(r"^(## .*)$", markdown.read_text(encoding="utf-8"), flags=re.M):
+        if part.startswith("## "):
+            heading = part[3:].strip()
+        elif heading in headings:
+            blocks += re.findall(r"```python\n(.*?)```", part, flags=re.S)
+    return blocks
+
+
+def test_readme_and_docs_spark_examples_run_as_written(tmp_path):
+    repo = Path(__file__).resolve().parents[1]
+    blocks = python_blocks(repo / "README.md", ["Spark"]) + python_blocks(
+        repo / "docs" / "spark.md", ["Quick start", "Spark SQL", "pyspark.ml Pipelines"])
+    assert len(blocks) == 5, blocks
+    (tmp_path / "example.py").write_text("\n".join(blocks))
+    done = subprocess.run([sys.executable, "example.py"], env=clean_env(), cwd=tmp_path, capture_output=True,
+                          text=True, timeout=400)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "gratitude" in done.stdout and (tmp_path / "emotions-pipeline" / "metadata").is_dir()
