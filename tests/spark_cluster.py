@@ -159,6 +159,18 @@ def run_driver(log_dir: Path, target: list[str], bundle: Path, texts: list, time
     return table, json.loads((out / "loads.json").read_text())
 
 
+def driver_extras(log_dir: Path) -> tuple:
+    """What :func:`extras` wrote in the last :func:`run_driver` run: (sql table, ml table, checks)."""
+    import pyarrow as pa
+
+    out = log_dir / "driver-out"
+    tables = []
+    for name in ("sql", "ml"):
+        with pa.memory_map(str(out / f"{name}.arrow")) as source:
+            tables.append(pa.ipc.open_file(source).read_all())
+    return tables[0], tables[1], json.loads((out / "checks.json").read_text())
+
+
 def worker_loads(spark, partitions: int = 8) -> list[dict]:
     """``{"pid", "loads"}`` of the Python workers that run a small pandas UDF over
     ``partitions`` partitions: the idle workers that scored a job before."""
@@ -212,8 +224,45 @@ def main(argv: list[str] | None = None) -> None:
         with pa.OSFile(str(Path(args.out) / "result.arrow"), "wb") as sink, pa.ipc.new_file(sink, table.schema) as w:
             w.write_table(table)
         (Path(args.out) / "loads.json").write_text(json.dumps(worker_loads(spark)))
+        extras(spark, df, args.bundle, Path(args.out))
     finally:
         spark.stop()
+
+
+def write_arrow(table, path: Path) -> None:
+    import pyarrow as pa
+
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as w:
+        w.write_table(table)
+
+
+def extras(spark, df, bundle: str, out: Path) -> None:
+    """SQL, the Transformer saved and loaded, and a bad option, in this session:
+    ``sql.arrow``, ``ml.arrow`` and ``checks.json`` in ``out``."""
+    import emospark.spark
+    from emospark.errors import EmosparkError
+
+    import shutil
+
+    shutil.rmtree(out / "stage", ignore_errors=True)  # left by an earlier run in the same directory
+    checks: dict = {}
+    df.createOrReplaceTempView("comments")
+    emospark.spark.register(spark, "emotions", model=emospark.spark.ship_bundle(spark, bundle, name="sql-bundle"))
+    write_arrow(spark.sql("SELECT id, emotions(text) AS emotions FROM comments ORDER BY id").toArrow(), out / "sql.arrow")
+    stage = emospark.spark.EmotionClassifier(inputCol="text", outputCol="emotions", model=bundle)
+    stage.write().save(str(out / "stage"))
+    try:
+        stage.write().overwrite().save(str(out / "stage"))
+        checks["overwrite"] = "ok"
+    except EmosparkError as exc:
+        checks["overwrite"] = f"{type(exc).__name__}: {exc}"
+    loaded = emospark.spark.EmotionClassifier.load(str(out / "stage"))
+    write_arrow(loaded.transform(df).orderBy("id").toArrow(), out / "ml.arrow")
+    try:
+        emospark.spark.score(df, "text", threshold=2.0)
+    except EmosparkError as exc:
+        checks["bad_option"] = type(exc).__name__
+    (out / "checks.json").write_text(json.dumps(checks))
 
 
 def kill_once(marker: str):

@@ -26,7 +26,7 @@ from emospark.errors import InputError  # noqa: E402
 from emospark.core.schema import result_type, to_arrow  # noqa: E402
 
 from .conftest import SHARED_DATA, assert_same_rows  # noqa: E402
-from .spark_cluster import connect_server, run_driver, standalone_cluster, worker_loads  # noqa: E402
+from .spark_cluster import connect_server, driver_extras, run_driver, standalone_cluster, worker_loads  # noqa: E402
 
 pytestmark = pytest.mark.spark
 
@@ -201,6 +201,7 @@ def test_standalone_cluster_equals_pandas(cluster, tiny_bundle):
     table, loads = run_driver(log_dir, ["--master", url], tiny_bundle.root, TEXTS)
     check_cluster_run(table, loads, TEXTS, tiny_bundle, threads=1)
     assert len([w for w in loads if w["loads"]]) <= 2  # the worker has 2 cores
+    check_extras(log_dir, tiny_bundle, overwrite="ok")
 
 
 @pytest.mark.slow
@@ -210,6 +211,17 @@ def test_spark_connect_on_the_cluster_equals_pandas(cluster, tiny_bundle):
     with connect_server(log_dir, url, {"spark.task.cpus": "2", "spark.cores.max": "2"}) as remote:
         table, loads = run_driver(log_dir, ["--remote", remote], tiny_bundle.root, TEXTS)
     check_cluster_run(table, loads, TEXTS, tiny_bundle, threads=2)  # threads follow spark.task.cpus
+    check_extras(log_dir, tiny_bundle, overwrite="UsageError: overwrite() cannot clear")
+
+
+def check_extras(log_dir, bundle, overwrite: str) -> None:
+    """SQL and the Transformer (saved, loaded) equal the pandas path; a bad option was refused."""
+    sql, ml, checks = driver_extras(log_dir)
+    want = expected(TEXTS, str(bundle.root))
+    assert_same_rows(sql.column("emotions"), want)
+    assert_same_rows(ml.column("emotions"), want)
+    assert checks["bad_option"] == "UsageError"
+    assert checks["overwrite"].startswith(overwrite), checks
 
 
 # -- the real default bundle -------------------------------------------------------------------
