@@ -85,3 +85,58 @@ def measure_spark(job: Job, texts: list[str], cache: Path) -> Measurement:
     seconds = run(df)
     spark.stop()
     return Measurement(len(texts), seconds, load_s, peak_rss_mb(), note="peak RSS of the driver only")
+
+
+# -- issue 14's throughput goals: the UDF against the core on the same texts and cores -----------
+def throughput(n_large: int = 20_000, n_small: int = 1_000, threads: int = 2) -> dict[str, float]:
+    """Seconds for: the core (``emospark.load(threads)`` in this process) on ``n_large``
+    texts (model loaded before) and on ``n_small`` texts (load included); the UDF on
+    ``local[threads]`` on ``n_small`` texts as the first job of a started session (Python
+    workers start and load the model: included; JVM start: excluded), then on ``n_large``
+    texts (workers warm). The driver's DataFrames are built and cached before timing."""
+    import pandas as pd
+    from pyspark.sql import SparkSession
+
+    import emospark
+    import emospark.spark
+
+    from .texts import cycle, dev_texts
+
+    texts = cycle(dev_texts()[0], n_large)
+    out: dict[str, float] = {}
+    t = time.perf_counter()
+    model = emospark.load(threads=threads)
+    model.predict_proba(texts[:n_small])
+    out["core_small_with_load"] = time.perf_counter() - t
+    t = time.perf_counter()
+    model.predict_proba(texts)
+    out["core_large"] = time.perf_counter() - t
+    del model
+
+    spark = (SparkSession.builder.master(f"local[{threads}]").config("spark.ui.enabled", "false")
+             .config("spark.sql.shuffle.partitions", str(threads)).getOrCreate())
+    spark.sparkContext.setLogLevel("ERROR")
+    try:
+        frames = {n: spark.createDataFrame(pd.DataFrame({"text": texts[:n]})).repartition(threads).cache()
+                  for n in (n_small, n_large)}
+        for df in frames.values():
+            df.count()  # the cache is filled by JVM-only jobs: no Python worker starts here
+
+        def run(df) -> float:
+            start = time.perf_counter()
+            emospark.spark.score(df, "text").write.format("noop").mode("overwrite").save()
+            return time.perf_counter() - start
+
+        out["udf_small_first_job"] = run(frames[n_small])
+        out["udf_large"] = run(frames[n_large])
+    finally:
+        spark.stop()
+    out["ratio_large"] = out["udf_large"] / out["core_large"]
+    out["ratio_small"] = out["udf_small_first_job"] / out["core_small_with_load"]
+    return out
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(throughput(), indent=2))

@@ -157,7 +157,7 @@ def test_spark_columns_of_other_types_are_refused_on_the_driver(spark):
 
     for case in ERROR_CASES:
         df = spark.createDataFrame([], f"text {case.column_type}")
-        with pytest.raises(TypeError, match=r"column 'text' has type .*, not string"):
+        with pytest.raises(emospark.errors.InputError, match=r"column 'text' has type .*, not string"):
             emospark.spark.score(df, "text")
 
 
