@@ -34,5 +34,7 @@ from .shipping import ShippedBundle, is_connect, ship_bundle  # noqa: E402
 from .sql import register  # noqa: E402
 from .udf import check_columns, emotions_udf, quoted, score  # noqa: E402
 
+use_driver_python()  # a session started before ``import emospark.spark`` gets the rule too
+
 __all__ = ["EmotionClassifier", "ShippedBundle", "SparkOptions", "check_columns", "check_options", "emotions_udf",
            "is_connect", "quoted", "register", "score", "ship_bundle", "use_driver_python"]
