@@ -287,7 +287,7 @@ def good_input(tmp_path) -> Path:
         (["{in}", "{dir}/o.parquet", "--threshold", "1.5"], 2, "must lie in [0, 1]"),
         (["{in}", "{dir}/o.parquet", "--threshold", "{dir}/thresholds.json"], 2,
          "unknown labels in threshold: ['happiness']"),
-        (["{in}", "{dir}/o.parquet", "--out-col", "note"], 2, "already has the columns ['note']"),
+        (["{in}", "{dir}/o.parquet", "--out-col", "note"], 2, "columns ['note'] are already in the table"),
         (["{in}", "{dir}/o.parquet", "--model", "no-such-model"], 5, "unknown model 'no-such-model'"),
     ],
 )
