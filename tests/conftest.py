@@ -12,6 +12,11 @@ from emospark.core.schema import result_type
 from .fixtures import make_seed
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "go_emotions"
+NO_DEV = (
+    f"go_emotions dev.tsv is not at {SHARED_DATA} (beside the repository); to run this test, put the go_emotions "
+    "data/dev.tsv (text, comma-separated label ids, id) from github.com/google-research/google-research "
+    "(goemotions/data) there; tests that need only a few labelled rows use docs/examples/labelled.tsv"
+)
 
 
 @pytest.fixture(scope="session")

@@ -26,7 +26,7 @@ from emospark.bundles.locate import packaged_dir
 from emospark.core.metrics import report, tune_thresholds
 from emospark.core.rollups import groups, rollup_scores
 
-from .conftest import SHARED_DATA
+from .conftest import NO_DEV, SHARED_DATA
 from .fixtures import WORDS
 
 DEFAULT_BUNDLE = packaged_dir() / emospark.DEFAULT_MODEL / "emospark.json"
@@ -457,7 +457,7 @@ def test_default_bundle_scores_a_file(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (SHARED_DATA / "dev.tsv").is_file(), reason="go_emotions dev.tsv is not beside the repo")
+@pytest.mark.skipif(not (SHARED_DATA / "dev.tsv").is_file(), reason=NO_DEV)
 def test_eval_on_dev_reproduces_the_model_card(tmp_path):
     done = run("eval", SHARED_DATA / "dev.tsv", "--json", tmp_path / "m.json")
     assert done.returncode == 0, done.stderr
