@@ -13,6 +13,8 @@ from emospark.core.model_cache import cached_model
 from emospark.core.schema import result_type
 from emospark.core.scoring import score_arrow
 
+from .conftest import assert_same_results
+
 TEXTS = ["I love this so much, thank you!", None, "why", "", "lol " * 40, "wow great", "sorry"]
 
 
@@ -36,7 +38,7 @@ def test_parquet_file_in_order_with_nulls(con, model, tmp_path):
     got = con.sql(f"SELECT id, emotions(text) AS e FROM '{tmp_path / 'comments.parquet'}' ORDER BY id").arrow()
     got = got.read_all() if hasattr(got, "read_all") else got
     assert got.column("e").type == result_type()
-    assert got.column("e").combine_chunks().equals(core(model, texts))
+    assert_same_results(got.column("e"), core(model, texts))
     null_row = got.column("e").to_pylist()[1]
     assert null_row["top"] is None and null_row["labels"] == [] and set(null_row["scores"].values()) == {None}
     tops = con.sql(f"SELECT emotions(text).top FROM '{tmp_path / 'comments.parquet'}'").fetchall()
@@ -50,7 +52,7 @@ def test_pandas_frame_and_options(model, tiny_bundle):
     got = con.sql("SELECT emo(text) AS e FROM comments").arrow()
     got = got.read_all() if hasattr(got, "read_all") else got
     want = core(model, TEXTS, top_k=1, threshold=0.0, rollups=["sentiment"], schema_version=1)
-    assert got.column("e").combine_chunks().equals(want)
+    assert_same_results(got.column("e"), want)
     assert [f.name for f in want.type] == ["scores", "labels", "sentiment"]
 
 
