@@ -71,3 +71,33 @@ def test_bad_name_and_options_fail_at_register(model):
         ed.register(duckdb.connect(), "x; drop", model=model)
     with pytest.raises(ValueError, match="top_k"):
         ed.register(duckdb.connect(), model=model, top_k=0)
+
+
+def test_callers_threads_do_not_oversubscribe_the_cores(tiny_bundle):
+    """However many threads score at once (DuckDB's, Polars'), at most one encoder run per
+    core is in flight: each run uses one onnxruntime thread."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from emospark import EmotionModel
+    from emospark.core.encoder import available_cores
+
+    model = EmotionModel(tiny_bundle, threads=2)
+    real_run, lock, state = model.encoder.session.run, threading.Lock(), {"now": 0, "max": 0}
+
+    class Counting:  # the real session, counting runs in flight
+        def run(self, *args, **kwargs):
+            with lock:
+                state["now"] += 1
+                state["max"] = max(state["max"], state["now"])
+            try:
+                return real_run(*args, **kwargs)
+            finally:
+                with lock:
+                    state["now"] -= 1
+
+    model.encoder.session = Counting()
+    texts = ["wow great " * (i % 9 + 1) for i in range(400)]
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(lambda _: model.predict_proba(texts, batch_size=8), range(6)))
+    assert 1 <= state["max"] <= available_cores()
