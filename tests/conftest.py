@@ -12,6 +12,11 @@ from emospark.core.schema import result_type
 from .fixtures import make_seed
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "go_emotions"
+NO_DEV = (
+    f"go_emotions dev.tsv is not at {SHARED_DATA} (beside the repository); to run this test, put the go_emotions "
+    "data/dev.tsv (text, comma-separated label ids, id) from github.com/google-research/google-research "
+    "(goemotions/data) there; tests that need only a few labelled rows use docs/examples/labelled.tsv"
+)
 
 
 @pytest.fixture(scope="session")
@@ -62,3 +67,20 @@ def assert_same_rows(got: pa.Array | pa.ChunkedArray, want: pa.Array, atol: floa
         gs = np.array(list(g["scores"].values()), dtype=float)
         ws = np.array(list(w["scores"].values()), dtype=float)
         np.testing.assert_allclose(gs, ws, atol=atol, err_msg=f"row {i}")  # NaN (null) matches NaN
+
+
+def assert_same_results(got: pa.Array | pa.ChunkedArray, want: pa.Array, atol: float = 1e-6) -> None:
+    """Same Arrow type (any schema version or roll-ups), same labels and top, every float
+    within ``atol`` (nulls in the same places): results scored in other batches may differ
+    in the last bits of a float sum."""
+    if isinstance(got, pa.ChunkedArray):
+        got = got.combine_chunks()
+    assert got.type == want.type
+    numbers = lambda row: [  # noqa: E731
+        np.nan if v is None else v
+        for value in row.values() if not isinstance(value, (list, str))
+        for v in (value.values() if isinstance(value, dict) else [value])
+    ]
+    for i, (g, w) in enumerate(zip(got.to_pylist(), want.to_pylist(), strict=True)):
+        assert (g["labels"], g.get("top")) == (w["labels"], w.get("top")), f"row {i}"
+        np.testing.assert_allclose(np.array(numbers(g), float), np.array(numbers(w), float), atol=atol, err_msg=f"row {i}")

@@ -4,7 +4,9 @@
   public all-MiniLM-L6-v2 one, pads to a fixed 128 and truncates at 128.
 - ``make_encoder``: an ONNX graph with the inputs of a BERT export (input_ids,
   attention_mask, token_type_ids) and a ``last_hidden_state`` [N, T, D] output:
-  token + position embeddings, masked.
+  token + position embeddings, then a mask-sensitive mixing layer (each token adds a
+  projection of the mean of the *unmasked* tokens, like one head of attention), masked.
+  A wrong attention mask or padding that leaks into the mask changes every token's output.
 - ``make_head``: a classifier in the exact format of the published go_emotions heads:
   one input named ``logits`` [N, D], one [N, 2] output per label, starting with
   ``surprise`` and not in label order, plus ``thresholds.json``.
@@ -67,7 +69,15 @@ def make_encoder(path: Path, *, vocab: int | None = None, dim: int = DIM, seed: 
         helper.make_node("Tanh", ["h"], ["ht"]),
         helper.make_node("Unsqueeze", ["attention_mask", "minus1"], ["m3"]),
         helper.make_node("Cast", ["m3"], ["mf"], to=TensorProto.FLOAT),
-        helper.make_node("Mul", ["ht", "mf"], ["last_hidden_state"]),
+        # attention stand-in: context = mean of the tokens the mask keeps, mixed into every token
+        helper.make_node("Mul", ["ht", "mf"], ["kept"]),
+        helper.make_node("ReduceSum", ["kept", "axis1"], ["kept_sum"], keepdims=1),
+        helper.make_node("ReduceSum", ["mf", "axis1"], ["kept_n"], keepdims=1),
+        helper.make_node("Div", ["kept_sum", "kept_n"], ["context"]),
+        helper.make_node("MatMul", ["context", "mix"], ["mixed"]),
+        helper.make_node("Add", ["ht", "mixed"], ["h2"]),
+        helper.make_node("Tanh", ["h2"], ["h2t"]),
+        helper.make_node("Mul", ["h2t", "mf"], ["last_hidden_state"]),
     ]
     inits = [
         numpy_helper.from_array(word, "word"),
@@ -76,6 +86,8 @@ def make_encoder(path: Path, *, vocab: int | None = None, dim: int = DIM, seed: 
         numpy_helper.from_array(np.array(0, dtype=np.int64), "zero"),
         numpy_helper.from_array(np.array(1, dtype=np.int64), "one"),
         numpy_helper.from_array(np.array([-1], dtype=np.int64), "minus1"),
+        numpy_helper.from_array(np.array([1], dtype=np.int64), "axis1"),
+        numpy_helper.from_array((2 * rng.normal(size=(dim, dim)) / np.sqrt(dim)).astype(np.float32), "mix"),
     ]
     graph = helper.make_graph(
         nodes,

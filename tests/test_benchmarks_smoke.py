@@ -30,3 +30,17 @@ def test_benchmark_smoke_run_writes_the_table_and_json(tmp_path):
     per_call = next(r for r in result["results"] if r["job"]["call"] is not None)
     assert per_call["p50_ms"] > 0 and per_call["p95_ms"] >= per_call["p50_ms"]
     assert any(r["what"].startswith("long texts") for r in result["ratios"])
+
+
+def test_frames_benchmark_smoke_run(tmp_path):
+    """Polars, DuckDB and pandas rows relative to the core (python -m benchmarks.frames)."""
+    out = tmp_path / "frames.json"
+    cmd = [sys.executable, "-m", "benchmarks.frames", "--texts", "300", "--rounds", "1", "--out", str(out)]
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "| path | texts/s | vs core |" in proc.stdout
+    result = json.loads(out.read_text())
+    paths = [row["path"] for row in result["rows"]]
+    assert paths[0].startswith("core") and any("polars" in p for p in paths) and any("duckdb" in p for p in paths)
+    assert all(row["texts_per_s"] > 0 for row in result["rows"])
+    assert 0 < result["progress"]["update_share_of_batch"] < 1

@@ -26,7 +26,7 @@ from emospark.bundles.locate import packaged_dir
 from emospark.core.metrics import report, tune_thresholds
 from emospark.core.rollups import groups, rollup_scores
 
-from .conftest import SHARED_DATA
+from .conftest import NO_DEV, SHARED_DATA
 from .fixtures import WORDS
 
 DEFAULT_BUNDLE = packaged_dir() / emospark.DEFAULT_MODEL / "emospark.json"
@@ -287,7 +287,7 @@ def good_input(tmp_path) -> Path:
         (["{in}", "{dir}/o.parquet", "--threshold", "1.5"], 2, "must lie in [0, 1]"),
         (["{in}", "{dir}/o.parquet", "--threshold", "{dir}/thresholds.json"], 2,
          "unknown labels in threshold: ['happiness']"),
-        (["{in}", "{dir}/o.parquet", "--out-col", "note"], 2, "already has the columns ['note']"),
+        (["{in}", "{dir}/o.parquet", "--out-col", "note"], 2, "columns ['note'] are already in the table"),
         (["{in}", "{dir}/o.parquet", "--model", "no-such-model"], 5, "unknown model 'no-such-model'"),
     ],
 )
@@ -457,7 +457,7 @@ def test_default_bundle_scores_a_file(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (SHARED_DATA / "dev.tsv").is_file(), reason="go_emotions dev.tsv is not beside the repo")
+@pytest.mark.skipif(not (SHARED_DATA / "dev.tsv").is_file(), reason=NO_DEV)
 def test_eval_on_dev_reproduces_the_model_card(tmp_path):
     done = run("eval", SHARED_DATA / "dev.tsv", "--json", tmp_path / "m.json")
     assert done.returncode == 0, done.stderr

@@ -12,7 +12,7 @@ import emospark
 from emospark.bundles.locate import packaged_dir
 from emospark.core.metrics import report
 
-from .conftest import SHARED_DATA
+from .conftest import NO_DEV, SHARED_DATA
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,7 @@ def test_obvious_texts(model, text, label):
 def dev():
     path = SHARED_DATA / "dev.tsv"
     if not path.is_file():
-        pytest.skip(f"go_emotions dev split not found at {path}")
+        pytest.skip(NO_DEV)
     rows = [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines()]
     y = np.zeros((len(rows), 28), dtype=bool)
     for i, (_, ids, _) in enumerate(rows):

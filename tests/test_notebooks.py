@@ -25,10 +25,22 @@ def outputs(notebook, kind: str) -> list:
     return [o for cell in notebook.cells for o in cell.get("outputs", []) if o.get("output_type") == kind]
 
 
+def images(notebook) -> list:
+    return [o for o in outputs(notebook, "display_data") if "image/png" in o.get("data", {})]
+
+
 def test_pandas_quickstart():
+    """Runs on the committed labelled examples only (no ../shared)."""
     notebook = execute("pandas_quickstart.ipynb")
-    images = [o for o in outputs(notebook, "display_data") if "image/png" in o.get("data", {})]
-    assert len(images) == 2  # label frequencies and per-label F1
+    assert "../../shared" not in "".join(cell.source for cell in notebook.cells)
+    assert len(images(notebook)) == 2  # label frequencies and per-label F1 on the committed examples
+
+
+def test_top_emotions_from_pandas_polars_and_duckdb():
+    notebook = execute("top_emotions.ipynb")
+    assert len(images(notebook)) == 3  # one chart per library
+    text = "".join(o.get("text", "") for o in outputs(notebook, "stream"))
+    assert "pandas, Polars and DuckDB agree: True" in text
 
 
 @pytest.mark.spark

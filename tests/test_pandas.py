@@ -17,7 +17,7 @@ from emospark import EmotionModel, MissingExtraError
 from emospark.core.model_cache import cached_model
 from emospark.core.schema import result_type, to_arrow
 
-from .conftest import SHARED_DATA
+from .conftest import SHARED_DATA, assert_same_rows
 
 TEXTS = ["I love this so much, thank you!", None, "why", "", "lol", "wow great", "sorry", float("nan"), pd.NA]
 
@@ -53,14 +53,44 @@ def test_missing_texts_get_null_scores_and_no_labels(df, model):
     assert None not in rows[3]["scores"].values()  # the empty string is scored
 
 
-def test_expand_gives_label_columns_and_a_labels_column(df, model):
+LABEL_COLS = [f"emotions_{lab}" for lab in emospark.GO_EMOTIONS]
+
+
+def test_expand_gives_prefixed_label_columns_labels_and_top(df, model):
     out = df.emotions.score(expand=True, model=model)
-    assert list(out.columns) == ["id", "text", *emospark.GO_EMOTIONS, "labels"]
-    assert (out[list(emospark.GO_EMOTIONS)].dtypes == np.float32).all()
-    np.testing.assert_array_equal(out[list(emospark.GO_EMOTIONS)].to_numpy(), model.predict_proba(TEXTS))
-    assert out["labels"].dtype == pd.ArrowDtype(pa.list_(pa.string()))
-    assert [list(x) for x in out["labels"]] == model.predict(TEXTS)
+    assert list(out.columns) == ["id", "text", *LABEL_COLS, "emotions_labels", "emotions_top", "emotions_top_score"]
+    assert (out[LABEL_COLS].dtypes == np.float32).all()
+    proba = model.predict_proba(TEXTS)
+    np.testing.assert_array_equal(out[LABEL_COLS].to_numpy(), proba)
+    assert out["emotions_labels"].dtype == pd.ArrowDtype(pa.list_(pa.string()))
+    assert [list(x) for x in out["emotions_labels"]] == model.predict(TEXTS)
+    present = ~np.isnan(proba).all(axis=1)
+    want_top = [emospark.GO_EMOTIONS[j] if ok else None for j, ok in zip(np.nanargmax(np.nan_to_num(proba, nan=-1), axis=1), present)]
+    assert [None if pd.isna(t) else t for t in out["emotions_top"]] == want_top
     assert out.index.equals(df.index)
+
+
+def test_expand_honours_out_col_and_prefix(df, model):
+    out = df.emotions.score(out_col="e", expand=True, model=model)
+    assert list(out.columns)[2:4] == ["e_admiration", "e_amusement"] and "e_top" in out.columns
+    out = df.emotions.score(expand=True, prefix="p", model=model)
+    assert "p_joy" in out.columns and "p_labels" in out.columns
+    series = df["text"].emotions.score(expand=True, name="s", model=model)
+    assert list(series.columns)[0] == "s_admiration"
+
+
+def test_name_clash_is_an_error_unless_overwrite(df, model):
+    from emospark.errors import UsageError
+
+    taken = df.assign(joy=1.0, labels="x", emotions_joy=0.5)
+    with pytest.raises(UsageError, match=r"the result columns \['emotions_joy'\] are already in the table.*overwrite=True"):
+        taken.emotions.score(expand=True, model=model)
+    with pytest.raises(UsageError, match=r"\['emotions'\] are already in the table"):
+        df.assign(emotions=1).emotions.score(model=model)
+    out = taken.emotions.score(expand=True, model=model, overwrite=True)
+    assert out["joy"].tolist() == [1.0] * len(df) and out["labels"].tolist() == ["x"] * len(df)  # inputs untouched
+    np.testing.assert_array_equal(out["emotions_joy"].to_numpy(), model.predict_proba(TEXTS)[:, emospark.GO_EMOTIONS.index("joy")])
+    assert list(taken.columns) == list(out.columns)[: len(taken.columns)]
 
 
 def test_series_accessor_matches_the_frame_accessor(df, model):
@@ -71,9 +101,34 @@ def test_series_accessor_matches_the_frame_accessor(df, model):
     assert wide.equals(df.emotions.score(expand=True, model=model).drop(columns=["id", "text"]))
 
 
+def test_progress_bar_per_batch_is_captured(df, model, capsys):
+    texts = pd.Series(["wow great", "sorry", None, "i hate it"] * 25)
+    texts.emotions.score(model=model, progress=True, batch_size=10)
+    err = capsys.readouterr().err
+    assert "75/75" in err and "emotions" in err  # 75 texts (25 missing), batches of 10
+    texts.emotions.score(model=model, progress=False)
+    texts.emotions.score(model=model)  # auto: off for 100 rows and in a test (no tty)
+    assert capsys.readouterr().err == ""
+
+
+def test_progress_counts_every_batch(model):
+    class Counting:
+        def __init__(self):
+            self.updates = []
+
+        def update(self, n):
+            self.updates.append(n)
+
+    bar = Counting()
+    model.predict_proba(["wow", "sorry", None, "i hate it so much"] * 30, batch_size=4, progress=bar)
+    assert sum(bar.updates) == 90 and len(bar.updates) >= 90 // 4
+
+
 def test_options_pass_through_to_the_core(df, model, tiny_bundle):
-    by_path = df.emotions.score("text", "scored", model=str(tiny_bundle.root), threshold=0.0, top_k=2, batch_size=1)
+    by_path = df.emotions.score("text", "scored", model=str(tiny_bundle.root), threshold=0.0, top_k=2)
     assert pa.array(by_path["scored"].array).equals(core_result(model, TEXTS, threshold=0.0, top_k=2))
+    one_by_one = df.emotions.score(model=model, batch_size=1)["emotions"]  # float sums may differ in the last bit
+    assert_same_rows(pa.array(one_by_one.array), core_result(model, TEXTS), atol=1e-6)
     per_label = df.emotions.score(model=model, threshold={"surprise": 0.0})["emotions"]
     assert all("surprise" in row["labels"] for row, t in zip(per_label, TEXTS) if isinstance(t, str))
     with pytest.raises(ValueError, match="top_k"):
@@ -179,7 +234,7 @@ def test_rollups_as_struct_fields_and_columns(df, model):
         np.testing.assert_allclose(got, want, atol=1e-6)
     wide = df.emotions.score(model=model, expand=True, rollups=["sentiment"])
     np.testing.assert_allclose(
-        wide[[f"sentiment_{g}" for g in groups("sentiment")]].to_numpy(dtype=float),
+        wide[[f"emotions_sentiment_{g}" for g in groups("sentiment")]].to_numpy(dtype=float),
         rollup_scores(proba, "sentiment"),
         atol=1e-6,
     )

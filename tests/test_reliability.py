@@ -114,7 +114,7 @@ def test_pandas(model, case, dtype):
         assert pa.array(got.array).equals(want)
     assert by_frame["n"].tolist() == list(range(len(texts)))
     wide = texts.emotions.score(model=model, expand=True)
-    check_expectation(case, wide[list(GO_EMOTIONS)].to_numpy())
+    check_expectation(case, wide[[f"emotions_{lab}" for lab in GO_EMOTIONS]].to_numpy())
 
 
 @pytest.mark.parametrize("case", ERROR_CASES, ids=lambda c: c.name)
@@ -128,7 +128,7 @@ def test_pandas_names_the_row_and_index_label(model, case):
 @pytest.mark.parametrize("dtype", ["float64", "Int64", "datetime64[ns]", "boolean"])
 def test_pandas_column_of_nulls_of_any_dtype(model, dtype):
     out = pd.Series([None] * 3, dtype=dtype, index=[2, 2, 1]).emotions.score(model=model, expand=True)
-    assert out.index.tolist() == [2, 2, 1] and out[list(GO_EMOTIONS)].isna().all().all()
+    assert out.index.tolist() == [2, 2, 1] and out[[f"emotions_{lab}" for lab in GO_EMOTIONS]].isna().all().all()
     with pytest.raises(TypeError, match="not text"):  # one value is enough to refuse the dtype
         pd.Series([None, 1], dtype=dtype if dtype != "datetime64[ns]" else "Int64").emotions.score(model=model)
 

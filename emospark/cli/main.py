@@ -37,7 +37,7 @@ from ..core.model import AGGREGATES, LONG_TEXTS, EmotionModel, load
 from .progress import Reporter
 from .spark_engine import score_with_spark
 from ..core.rollups import ROLLUPS
-from ..core.schema import DEFAULT_COLUMN
+from ..core.schema import DEFAULT_COLUMN, SCHEMA_VERSION, SCHEMA_VERSIONS
 from ..core.tables import BatchScorer
 
 
@@ -194,6 +194,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "`emospark eval --tune-thresholds`); default: the model's per-label thresholds")
     score.add_argument("--top-k", type=positive_int, metavar="K",
                        help="keep at most the K most probable labels that reach their thresholds")
+    score.add_argument("--schema-version", type=int, choices=SCHEMA_VERSIONS, default=SCHEMA_VERSION,
+                       help="result schema: 2 (default) adds top and top_score; 1 is emospark 0.1's, to append to older tables")
     score.add_argument("--output-format", choices=WRITE_FORMATS,
                        help="override the format given by OUTPUT's extension")
     score.add_argument("--engine", choices=("pandas", "spark"), default="pandas",
@@ -252,7 +254,7 @@ def run_score(args: argparse.Namespace, reporter: Reporter) -> None:
         model = load_model(args)
         with options_checked():
             scorer = BatchScorer(model, args.text_col, out_col=args.out_col, threshold=args.threshold,
-                                 top_k=args.top_k, rollups=args.rollup,
+                                 top_k=args.top_k, rollups=args.rollup, schema_version=args.schema_version,
                                  expand=args.expand or out_format in FLAT_FORMATS)
         writer = open_writer(out.file, out_format, scorer.output_schema(source.schema, str(source.path)))
         reporter.start("scoring", total=source.count_rows(), input=str(source.path), output=str(args.output),

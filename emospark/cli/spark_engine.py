@@ -81,7 +81,7 @@ def score_with_spark(args: argparse.Namespace, reporter: Reporter) -> None:
 
     options = check_options(args.model, threshold=args.threshold, top_k=args.top_k, batch_size=args.batch_size,
                             threads=args.threads, rollups=args.rollup, long_texts=args.long_texts,
-                            aggregate=args.aggregate)
+                            aggregate=args.aggregate, schema_version=args.schema_version)
     expand = args.expand or out_format in FLAT_FORMATS
     check_result_names(source.schema.names, args.out_col, expand, options, str(source.path))
 

@@ -5,7 +5,8 @@ import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from itertools import chain
-from typing import Sequence
+from threading import BoundedSemaphore
+from typing import Callable, Sequence
 
 import numpy as np
 from tokenizers import Tokenizer
@@ -102,7 +103,8 @@ class Encoder:
     def _run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
         feed = {name: feed[name].astype(dtype, copy=False) for name, dtype in self.dtypes.items()}
-        return self.session.run([self.output], feed)[0]
+        with RUNS:  # callers' own threads (DuckDB, Polars, Spark) do not oversubscribe the cores
+            return self.session.run([self.output], feed)[0]
 
     def token_ids(self, texts: list[str]) -> list[list[int]]:
         """Token ids of each text, truncated to the bundle's max length."""
@@ -123,17 +125,20 @@ class Encoder:
             ids = [w for first, e in zip(ids, encodings) for w in (first, *(o.ids for o in e.overflowing))]
         return ids, counts
 
-    def embed(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+    def embed(self, texts: list[str], batch_size: int = 32, on_batch: Callable[[int], None] | None = None) -> np.ndarray:
         """Sentence embeddings, shape (len(texts), dim), float32, rows in input order,
-        of each text truncated to ``max_length`` tokens."""
-        return self.embed_ids(self.token_ids(texts), batch_size)
+        of each text truncated to ``max_length`` tokens (``on_batch`` as for :meth:`embed_ids`)."""
+        return self.embed_ids(self.token_ids(texts), batch_size, on_batch)
 
-    def embed_ids(self, ids: list[list[int]], batch_size: int = 32) -> np.ndarray:
+    def embed_ids(
+        self, ids: list[list[int]], batch_size: int = 32, on_batch: Callable[[int], None] | None = None
+    ) -> np.ndarray:
         """Embeddings of token id sequences, shape (len(ids), dim), rows in input order.
 
         Sequences are sorted by length and each batch is padded only to its longest
         sequence; batches are made small enough that every worker thread gets one, run
         ``self.workers`` at a time, and the result is put back into input order.
+        ``on_batch(rows)`` is called (in this thread) as each batch is done.
         """
         lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
         order = np.argsort(lengths, kind="stable")
@@ -149,12 +154,15 @@ class Encoder:
 
         size = min(batch_size, max(1, math.ceil(len(ids) / self.workers)))
         batches = list(batch_bounds(lengths[order], size))
+        done = on_batch or (lambda rows: None)
         if self.workers == 1 or len(batches) == 1:
-            for bounds in batches:
-                encode(bounds)
+            for start, stop in batches:
+                encode((start, stop))
+                done(stop - start)
         else:
             with ThreadPoolExecutor(min(self.workers, len(batches)), thread_name_prefix="emospark-encode") as pool:
-                list(pool.map(encode, batches))  # onnxruntime releases the GIL while it runs
+                for (start, stop), _ in zip(batches, pool.map(encode, batches)):  # onnxruntime releases the GIL
+                    done(stop - start)
         return l2_normalize(out) if self.normalize else out
 
 
@@ -165,6 +173,12 @@ def available_cores() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
+
+
+RUNS = BoundedSemaphore(available_cores())
+"""At most one encoder run per core at once in this process, however many threads call:
+each run uses one onnxruntime thread, so DuckDB's or Polars' worker threads calling the
+UDF at the same time queue here instead of oversubscribing the cores."""
 
 
 def batch_bounds(sorted_lengths: np.ndarray, batch_size: int, max_tokens: int = MAX_BATCH_TOKENS):

@@ -10,6 +10,7 @@ from ..bundles.bundle import Bundle
 from .classifier import Classifier
 from .encoder import Encoder
 from .inputs import split_missing
+from .progress import Progress, progress_bar
 from ..bundles.locate import resolve
 
 CHUNK = 4096  # texts tokenized at once: bounds memory on long inputs
@@ -82,15 +83,21 @@ class EmotionModel:
     def __repr__(self) -> str:
         return f"EmotionModel(name={self.name!r}, labels={len(self.labels)}, root={str(self.bundle.root)!r})"
 
-    def embed(self, texts: Iterable[Any], *, batch_size: int | None = None) -> np.ndarray:
+    def embed(self, texts: Iterable[Any], *, batch_size: int | None = None, progress: Progress = None) -> np.ndarray:
         """Sentence embeddings (n, dim), float32, of each text's first window (long texts
-        are truncated); NaN rows for missing texts."""
-        return self._rows(texts, self.encoder.dim, self.encoder.embed, batch_size)
+        are truncated); NaN rows for missing texts. ``progress`` as for :meth:`predict_proba`."""
+        return self._rows(texts, self.encoder.dim, self.encoder.embed, batch_size, progress)
 
-    def predict_proba(self, texts: Iterable[Any], *, batch_size: int | None = None) -> np.ndarray:
+    def predict_proba(
+        self, texts: Iterable[Any], *, batch_size: int | None = None, progress: Progress = None
+    ) -> np.ndarray:
         """Probabilities (n, 28), float32, row i for texts[i]; all-NaN rows for missing texts.
-        Long texts are chunked or truncated as the model was loaded (see the class)."""
-        return self._rows(texts, len(self.labels), self._proba, batch_size)
+        Long texts are chunked or truncated as the model was loaded (see the class).
+
+        ``progress``: ``True`` shows a tqdm bar advanced per batch, ``False`` none, ``None``
+        one for inputs of over 5,000 texts in a terminal or notebook; a tqdm bar of your
+        own is advanced as it is (see :mod:`emospark.core.progress`)."""
+        return self._rows(texts, len(self.labels), self._proba, batch_size, progress)
 
     def predict(
         self,
@@ -140,21 +147,37 @@ class EmotionModel:
             raise ValueError(f"thresholds must lie in [0, 1], got {threshold!r}")
         return out
 
-    def _proba(self, texts: list[str], batch_size: int) -> np.ndarray:
+    def _proba(self, texts: list[str], batch_size: int, on_batch=None) -> np.ndarray:
         if self.long_texts == "truncate":
-            return self.classifier(self.encoder.embed(texts, batch_size))
+            return self.classifier(self.encoder.embed(texts, batch_size, on_batch))
         ids, counts = self.encoder.windows(texts)
-        proba = self.classifier(self.encoder.embed_ids(ids, batch_size))
+        proba = self.classifier(self.encoder.embed_ids(ids, batch_size, on_batch and texts_done(on_batch, len(texts), len(ids))))
         return proba if len(ids) == len(texts) else pool_windows(proba, counts, self.aggregate)
 
-    def _rows(self, texts: Iterable[Any], width: int, fn, batch_size: int | None) -> np.ndarray:
+    def _rows(self, texts: Iterable[Any], width: int, fn, batch_size: int | None, progress: Progress) -> np.ndarray:
         present, kept = split_missing(texts)
         batch = self.batch_size if batch_size is None else _positive(batch_size, "batch_size")
         out = np.full((len(present), width), np.nan, dtype=np.float32)
         rows = np.flatnonzero(present)
-        for start in range(0, len(kept), CHUNK):
-            out[rows[start : start + CHUNK]] = fn(kept[start : start + CHUNK], batch)
+        with progress_bar(progress, len(kept)) as bar:
+            for start in range(0, len(kept), CHUNK):
+                out[rows[start : start + CHUNK]] = fn(kept[start : start + CHUNK], batch, bar.update)
         return out
+
+
+def texts_done(on_texts, texts: int, windows: int):
+    """A per-batch callback counting windows that advances ``on_texts`` in whole texts,
+    in proportion (a text with several windows counts once, all windows done = all texts)."""
+    state = {"windows": 0, "texts": 0}
+
+    def on_windows(n: int) -> None:
+        state["windows"] += n
+        now = state["windows"] * texts // windows
+        if now > state["texts"]:
+            on_texts(now - state["texts"])
+            state["texts"] = now
+
+    return on_windows
 
 
 def pool_windows(proba: np.ndarray, counts: np.ndarray, aggregate: str = "max") -> np.ndarray:

@@ -20,9 +20,11 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pyarrow as pa
 
+from ..errors import UsageError
 from .model import EmotionModel
+from .progress import Progress
 from .rollups import add_rollups, group_names
-from .schema import SCHEMA_VERSION, result_type, to_arrow
+from .schema import SCHEMA_VERSION, SCHEMA_VERSIONS, result_type, to_arrow
 
 Threshold = float | Sequence[float] | Mapping[str, float] | np.ndarray | None
 
@@ -48,12 +50,16 @@ def score_arrow(
     rollups: Sequence[str] = (),
     schema_version: int = SCHEMA_VERSION,
     batch_size: int | None = None,
+    progress: Progress = False,
 ) -> pa.StructArray:
     """The result struct of each text, row for row. ``threshold`` and ``top_k`` are
     those of :meth:`EmotionModel.predict`; ``rollups`` adds the named roll-ups of
     :mod:`emospark.core.rollups` as fields; ``schema_version=1`` drops ``top`` and
-    ``top_score`` (the 0.1 shape)."""
-    proba = model.predict_proba(text_values(texts), batch_size=batch_size)
+    ``top_score`` (the 0.1 shape); ``progress`` is that of :meth:`EmotionModel.predict_proba`
+    (off by default here: the entry points decide)."""
+    if schema_version not in SCHEMA_VERSIONS:
+        raise UsageError(f"schema_version must be one of {list(SCHEMA_VERSIONS)}, got {schema_version!r}")
+    proba = model.predict_proba(text_values(texts), batch_size=batch_size, progress=progress)
     labels = model.labels_from_proba(proba, threshold=threshold, top_k=top_k)
     result = to_arrow(proba, labels, model.labels, schema_version=schema_version)
     return add_rollups(result, proba, rollups, model.labels)

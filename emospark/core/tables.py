@@ -1,10 +1,16 @@
 """Scoring Arrow record batches: every input column is kept, in order, and the result
 is added as one struct column (see :mod:`emospark.core.schema`, plus a field per roll-up)
-or, with ``expand=True``, as flat columns:
+or, with ``expand=True``, as flat columns. The flat rule (:func:`expand`) is the one
+pandas, Polars and the CLI share; ``<prefix>`` is the result column's name (``out_col``,
+default ``emotions``) unless a prefix is given:
 
-- ``<out>_<label>``: float32 score of each label;
-- ``<out>_labels``: list of the labels that reach their thresholds;
-- ``<out>_<rollup>_<group>``: float32 score of each roll-up group.
+- ``<prefix>_<label>``: float32 score of each label;
+- ``<prefix>_labels``: list of the labels that reach their thresholds;
+- ``<prefix>_top`` and ``<prefix>_top_score`` (schema v2);
+- ``<prefix>_<rollup>_<group>``: float32 score of each roll-up group.
+
+A result column whose name is already taken is an error (:func:`check_names`) unless
+overwriting is asked for.
 
 >>> import emospark, pyarrow as pa
 >>> scorer = BatchScorer(emospark.load(), "text", rollups=["sentiment"])
@@ -51,7 +57,13 @@ def check_column(schema: pa.Schema, name: str, where: str, *, text: bool = False
 
 
 def expand(result: pa.StructArray, prefix: str) -> list[tuple[str, pa.Array]]:
-    """The fields of a result struct as flat named columns (see the module doc)."""
+    """The fields of a result struct as flat named columns (see the module doc).
+
+    >>> from emospark.core.schema import to_arrow
+    >>> import numpy as np
+    >>> [name for name, _ in expand(to_arrow(np.array([[0.9, 0.1]]), [["joy"]], ("joy", "anger")), "emo")]
+    ['emo_joy', 'emo_anger', 'emo_labels', 'emo_top', 'emo_top_score']
+    """
     columns = []
     for i, field in enumerate(result.type):
         child = result.field(i)
@@ -61,6 +73,25 @@ def expand(result: pa.StructArray, prefix: str) -> list[tuple[str, pa.Array]]:
         else:
             columns.append((f"{prefix}_{field.name}", child))
     return columns
+
+
+def check_names(existing: Sequence[str], new: Sequence[str], *, overwrite: bool = False, how: str = "") -> None:
+    """Raise :class:`UsageError` if a result column name in ``new`` is taken in ``existing``
+    (unless ``overwrite``) or given twice; ``how`` says how to choose other names.
+
+    >>> check_names(["id", "joy"], ["emotions_joy"])
+    >>> check_names(["id", "emotions_joy"], ["emotions_joy"])
+    Traceback (most recent call last):
+    ...
+    emospark.errors.UsageError: the result columns ['emotions_joy'] are already in the table: ...
+    """
+    how = how or "name the result otherwise (out_col=, prefix=) or pass overwrite=True to replace them"
+    twice = sorted({name for name in new if list(new).count(name) > 1})
+    if twice:
+        raise UsageError(f"the result column names {twice} would be given twice: {how}")
+    taken = [name for name in new if name in set(existing)]
+    if taken and not overwrite:
+        raise UsageError(f"the result columns {taken} are already in the table: {how}")
 
 
 class BatchScorer:
@@ -80,6 +111,7 @@ class BatchScorer:
         top_k: int | None = None,
         rollups: Sequence[str] = (),
         expand: bool = False,
+        prefix: str | None = None,
         schema_version: int = SCHEMA_VERSION,
     ):
         for name in rollups:
@@ -91,13 +123,14 @@ class BatchScorer:
         self.top_k = top_k
         self.rollups = tuple(rollups)
         self.expand = expand
+        self.prefix = out_col if prefix is None else prefix
         self.schema_version = schema_version
 
     def result_columns(self, texts: pa.Array) -> list[tuple[str, pa.Array]]:
         """The result for ``texts`` as (name, column) pairs."""
         result = score_arrow(self.model, texts, threshold=self.thresholds, top_k=self.top_k, rollups=self.rollups,
                              schema_version=self.schema_version)
-        return expand(result, self.out_col) if self.expand else [(self.out_col, result)]
+        return expand(result, self.prefix) if self.expand else [(self.out_col, result)]
 
     def __call__(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         """``batch`` with the result columns appended."""
@@ -109,8 +142,9 @@ class BatchScorer:
         column is there and holds text and that no result column is already taken."""
         check_column(schema, self.text_col, where, text=True)
         empty = self(pa.RecordBatch.from_pylist([], schema=schema))
-        taken = [name for name in empty.schema.names[len(schema):] if name in schema.names]
-        if taken:
-            raise UsageError(f"{where} already has the columns {taken}: name the result otherwise with --out-col")
+        try:
+            check_names(schema.names, empty.schema.names[len(schema):], how="name the result otherwise with --out-col")
+        except UsageError as exc:
+            raise UsageError(f"{where}: {exc}") from None
         return empty.schema
 

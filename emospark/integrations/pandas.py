@@ -3,9 +3,10 @@
 
 The accessors hold only the pandas object and delegate to the core. The result is
 the one schema of :mod:`emospark.core.schema` as a pandas ``ArrowDtype`` column (the same
-Arrow type Spark returns), or, with ``expand=True``, one float32 column per label
-(NaN for missing texts) plus a ``labels`` list column. Index, order and row count
-are kept; missing texts give null scores and no labels.
+Arrow type Spark returns), or, with ``expand=True``, the flat columns of
+:mod:`emospark.core.tables` (``emotions_<label>`` float32 with NaN for missing texts,
+``emotions_labels``, ``emotions_top``, ``emotions_top_score``). Index, order and row
+count are kept; missing texts give null scores, no labels and a null ``top``.
 
 >>> import pandas as pd
 >>> import emospark
@@ -15,9 +16,11 @@ are kept; missing texts give null scores and no labels.
 True
 >>> out["emotions"].tolist()[0]["labels"]
 ['gratitude']
+>>> out["emotions"].struct.field("top").fillna("(none)").tolist()
+['gratitude', '(none)']
 >>> wide = df.emotions.score(expand=True, top_k=1)
->>> wide.loc[10, "labels"], bool(pd.isna(wide.loc[20, "joy"]))
-(['gratitude'], True)
+>>> wide.loc[10, "emotions_labels"], wide.loc[10, "emotions_top"], bool(pd.isna(wide.loc[20, "emotions_joy"]))
+(['gratitude'], 'gratitude', True)
 >>> df["text"].emotions.score().index.tolist()
 [10, 20]
 """
@@ -31,9 +34,10 @@ from ..errors import require
 from ..core.inputs import first_not_text, not_text
 from ..core.model import EmotionModel
 from ..core.model_cache import ModelRef, cached_model
-from ..core.rollups import groups
-from ..core.schema import DEFAULT_COLUMN
-from ..core.scoring import score_arrow
+from ..core.progress import Progress
+from ..core.schema import DEFAULT_COLUMN, SCHEMA_VERSION
+from ..core.scoring import score_arrow, score_type
+from ..core.tables import check_names, expand as flat_columns
 
 pd = require("pandas", "pandas", "the pandas accessor (df.emotions)")
 
@@ -72,17 +76,22 @@ def score_texts(
     *,
     expand: bool = False,
     name: str = DEFAULT_COLUMN,
+    prefix: str | None = None,
     threshold: Threshold = None,
     top_k: int | None = None,
     batch_size: int | None = None,
     rollups: Sequence[str] = (),
+    schema_version: int = SCHEMA_VERSION,
+    progress: Progress = None,
 ) -> pd.Series | pd.DataFrame:
     """The result of each text on the index of ``texts``: an ``ArrowDtype`` struct Series
-    called ``name``, or with ``expand=True`` a DataFrame of one float32 column per label
-    (NaN for missing texts) and a ``labels`` list column. Each of ``rollups`` (see
-    :mod:`emospark.core.rollups`) adds a struct field, or ``<rollup>_<group>`` columns."""
+    called ``name``, or with ``expand=True`` a DataFrame of the flat columns of
+    :func:`emospark.core.tables.expand` (``<prefix>_<label>`` float32 with NaN for missing
+    texts, ``<prefix>_labels``, ``<prefix>_top``, ``<prefix>_top_score``, roll-ups), the
+    prefix defaulting to ``name``."""
     try:
-        result = score_arrow(model, texts, threshold=threshold, top_k=top_k, rollups=rollups, batch_size=batch_size)
+        result = score_arrow(model, texts, threshold=threshold, top_k=top_k, rollups=rollups, batch_size=batch_size,
+                             schema_version=schema_version, progress=progress)
     except TypeError:  # name the row by its index label too
         row = first_not_text(texts)
         if row is None:
@@ -92,15 +101,17 @@ def score_texts(
         ) from None
     if not expand:
         return arrow_series(result, texts.index, name)
-    scores = result.field("scores")
-    out = pd.DataFrame({lab: scores.field(j).to_numpy(zero_copy_only=False) for j, lab in enumerate(model.labels)},
-                       index=texts.index)
-    out["labels"] = arrow_series(result.field("labels"), texts.index, "labels").array
-    for rollup in rollups:
-        group_scores = result.field(rollup)
-        for j, group in enumerate(groups(rollup)):
-            out[f"{rollup}_{group}"] = group_scores.field(j).to_numpy(zero_copy_only=False)
-    return out
+    columns = flat_columns(result, name if prefix is None else prefix)
+    check_names([], [c for c, _ in columns])
+    return pd.DataFrame({c: pandas_values(values) for c, values in columns}, index=texts.index)
+
+
+def pandas_values(values: pa.Array):
+    """A flat result column for pandas: floats as numpy float32 (NaN for nulls), the
+    rest (label lists, top labels) as Arrow-backed arrays."""
+    if pa.types.is_floating(values.type):
+        return values.to_numpy(zero_copy_only=False)
+    return pd.arrays.ArrowExtensionArray(values)
 
 
 def arrow_series(values: pa.Array, index: pd.Index, name: str) -> pd.Series:
@@ -121,26 +132,41 @@ class EmotionsFrameAccessor:
         out_col: str = DEFAULT_COLUMN,
         expand: bool = False,
         *,
+        prefix: str | None = None,
+        overwrite: bool = False,
         model: ModelRef | EmotionModel = None,
         threshold: Threshold = None,
         top_k: int | None = None,
         batch_size: int | None = None,
         rollups: Sequence[str] = (),
+        schema_version: int = SCHEMA_VERSION,
+        progress: Progress = None,
     ) -> pd.DataFrame:
         """A new DataFrame: ``df`` plus the struct column ``out_col``, or with
-        ``expand=True`` plus one float32 column per label and ``labels``.
-        New columns replace existing ones of the same name, as with ``DataFrame.assign``.
+        ``expand=True`` plus flat columns named ``<prefix>_<label>``, ``<prefix>_labels``,
+        ``<prefix>_top``, ``<prefix>_top_score`` (``prefix`` defaults to ``out_col``; see
+        :mod:`emospark.core.tables`). A result column whose name ``df`` already has is a
+        :class:`~emospark.errors.UsageError` unless ``overwrite=True``.
 
         ``rollups`` (``["ekman"]``, ``["sentiment"]`` or both) adds the GoEmotions paper's
         groupings, a group scoring the max of its members (:mod:`emospark.core.rollups`).
         ``model`` is a registered name, a bundle directory or a loaded
         :class:`~emospark.EmotionModel` (default: the bundled model); ``threshold``
-        and ``top_k`` are those of :meth:`~emospark.EmotionModel.predict`.
+        and ``top_k`` are those of :meth:`~emospark.EmotionModel.predict`; ``schema_version=1``
+        gives emospark 0.1's result (no ``top``/``top_score``); ``progress`` is that of
+        :meth:`~emospark.EmotionModel.predict_proba` (auto: a bar for over 5,000 rows where
+        someone watches).
         """
         texts = text_column(self._df, text_col)
+        model = resolve_model(model)
+        names = [out_col]
+        if expand:
+            empty = pa.array([], type=score_type(model.labels, rollups, schema_version))
+            names = [c for c, _ in flat_columns(empty, out_col if prefix is None else prefix)]
+        check_names([str(c) for c in self._df.columns], names, overwrite=overwrite)
         new = score_texts(
-            texts, resolve_model(model), expand=expand, name=out_col, threshold=threshold, top_k=top_k,
-            batch_size=batch_size, rollups=rollups,
+            texts, model, expand=expand, name=out_col, prefix=prefix, threshold=threshold, top_k=top_k,
+            batch_size=batch_size, rollups=rollups, schema_version=schema_version, progress=progress,
         )
         columns = new if expand else new.to_frame()
         return self._df.assign(**{str(c): columns[c].array for c in columns.columns})
@@ -158,17 +184,20 @@ class EmotionsSeriesAccessor:
         expand: bool = False,
         *,
         name: str = DEFAULT_COLUMN,
+        prefix: str | None = None,
         model: ModelRef | EmotionModel = None,
         threshold: Threshold = None,
         top_k: int | None = None,
         batch_size: int | None = None,
         rollups: Sequence[str] = (),
+        schema_version: int = SCHEMA_VERSION,
+        progress: Progress = None,
     ) -> pd.Series | pd.DataFrame:
         """The struct Series called ``name`` on the same index, or with ``expand=True``
-        a DataFrame of one float32 column per label and ``labels``.
-        Options are those of :meth:`EmotionsFrameAccessor.score`."""
+        a DataFrame of the flat columns (``<prefix>_<label>``, ... with ``prefix``
+        defaulting to ``name``). Options are those of :meth:`EmotionsFrameAccessor.score`."""
         texts = check_text(self._series, self._series.name)
         return score_texts(
-            texts, resolve_model(model), expand=expand, name=name, threshold=threshold, top_k=top_k,
-            batch_size=batch_size, rollups=rollups,
+            texts, resolve_model(model), expand=expand, name=name, prefix=prefix, threshold=threshold, top_k=top_k,
+            batch_size=batch_size, rollups=rollups, schema_version=schema_version, progress=progress,
         )
