@@ -23,7 +23,7 @@ import emospark
 from emospark import EmotionModel
 from emospark.labels import GO_EMOTIONS
 from emospark.bundles.locate import packaged_dir
-from emospark.core.metrics import report, tune_thresholds
+from emospark.core.metrics import bootstrap_intervals, cross_fitted, report, tune_thresholds
 from emospark.core.rollups import groups, rollup_scores
 
 from .conftest import SHARED_DATA
@@ -387,6 +387,11 @@ def test_eval_gives_the_numbers_of_metrics_report(tmp_path, tiny, model, ext):
     assert got["at_0.5"] == report(y, proba, np.full(28, 0.5), GO_EMOTIONS)
     assert got["at_tuned_thresholds"] == report(y, proba, tuned, GO_EMOTIONS)
     assert json.loads((tmp_path / "t.json").read_text()) == dict(zip(GO_EMOTIONS, tuned.tolist()))
+    assert got["cross_fitted"] == cross_fitted(y, proba, GO_EMOTIONS)
+    assert got["f1_intervals"] == bootstrap_intervals(y, proba, model.thresholds, GO_EMOTIONS)
+    cross = got["cross_fitted"]["macro"]
+    assert f"| macro, cross-fitted (tuned on one half, scored on the other) | {cross['precision']:.4f} |" \
+        in done.stdout
     macro = got["at_model_thresholds"]["macro"]
     assert f"| macro, model thresholds | {macro['precision']:.4f} | {macro['recall']:.4f} | {macro['f1']:.4f} |" \
         in done.stdout

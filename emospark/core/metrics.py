@@ -138,9 +138,13 @@ def bootstrap_intervals(
     pred = np.asarray(proba) >= np.asarray(thresholds)
     n = len(y)
     rng = np.random.default_rng(seed)
-    # How often each row is drawn, per resample: counts are linear in these weights.
-    weights = rng.multinomial(n, np.full(n, 1.0 / n), size=resamples).astype(np.float64)
-    tp, n_pred, n_true = weights @ (pred & y), weights @ pred, weights @ y
+    hits, pred_f, y_f = (pred & y).astype(np.float64), pred.astype(np.float64), y.astype(np.float64)
+    counts = []  # per resample: how often each row is drawn (counts are linear in these weights)
+    chunk = max(1, 4_000_000 // max(n, 1))  # resamples at a time: bounded memory on big data
+    for start in range(0, resamples, chunk):
+        weights = rng.multinomial(n, np.full(n, 1.0 / n), size=min(chunk, resamples - start)).astype(np.float64)
+        counts.append((weights @ hits, weights @ pred_f, weights @ y_f))
+    tp, n_pred, n_true = (np.concatenate(c) for c in zip(*counts))
     # F1 is undefined (nan, left out) in a resample that has neither a positive nor a prediction.
     f1 = np.divide(2 * tp, n_pred + n_true, out=np.full(tp.shape, np.nan), where=(n_pred + n_true) > 0)
     tail = (1 - level) / 2 * 100
