@@ -72,7 +72,10 @@ class Tokens:
 
     def __init__(self, base: Path, data: Path, work: Path, max_length: int):
         tok_file = base / "tokenizer.json"
-        key = hashlib.sha256(tok_file.read_bytes() + str(max_length).encode()).hexdigest()[:12]
+        digest = hashlib.sha256(tok_file.read_bytes() + str(max_length).encode())
+        for name in ("labels.txt", "train.tsv", "dev.tsv"):
+            digest.update((data / name).read_bytes())
+        key = digest.hexdigest()[:12]
         cache = work / f"tokens-{key}.npz"
         self.labels = (data / "labels.txt").read_text().split()
         if not cache.exists():
@@ -263,10 +266,17 @@ def train(args: argparse.Namespace) -> Path:
 
     t0, last_save = time.time(), time.time()
     spent = log["seconds"]
+    budget = args.max_batches  # batches left in this invocation (None: no limit)
     model.train()
     while epoch <= args.epochs:
         batches = length_grouped_batches(lengths, args.batch_size, random.Random(args.seed * 1000 + epoch))
         for b in range(done, len(batches)):
+            if budget is not None and budget == 0:
+                log["seconds"] = spent + time.time() - t0
+                checkpoint(epoch, b)
+                print(f"{args.route}: stopped by --max-batches at epoch {epoch}, batch {b}", flush=True)
+                return run
+            budget = None if budget is None else budget - 1
             rows = fit_rows[batches[b]]
             input_ids, mask = pad([train_ids[i] for i in rows])
             loss = loss_fn(model(input_ids, mask), torch.from_numpy(y_train[rows]))
@@ -312,6 +322,7 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--full-train", action="store_true", help="also train on the held-out slice")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--checkpoint-minutes", type=float, default=10.0)
+    ap.add_argument("--max-batches", type=int, help="checkpoint and stop after this many batches (time-boxed sittings)")
     return ap
 
 
