@@ -4,6 +4,7 @@ an epoch) ends with exactly the weights of an uninterrupted run. Build-time code
 from __future__ import annotations
 
 import importlib.util
+import json
 import random
 import sys
 from pathlib import Path
@@ -82,3 +83,34 @@ def test_a_run_refuses_other_settings_under_its_name(train_module, tiny, tmp_pat
 def test_the_held_out_slice_is_fixed_and_a_tenth(train_module):
     held = train_module.slice_mask(43410)
     assert held.sum() == 4341 and np.array_equal(held, train_module.slice_mask(43410))
+
+
+def test_routes_run_records_soups_and_exports(train_module, tiny, tmp_path, monkeypatch, capsys):
+    spec = importlib.util.spec_from_file_location("emospark_build_routes", BUILD / "routes.py")
+    routes = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(routes)
+    monkeypatch.setattr(routes, "ROUTES", {"a": {"seed": 1, "epochs": 1, "batch_size": 8, "threads": 1},
+                                           "b": {"seed": 2, "epochs": 1, "batch_size": 8, "threads": 1}})
+    monkeypatch.setattr(routes, "SOUPS", {"soup-ab": ("a", "b")})
+    base, data = tiny
+    common = ["--work", str(tmp_path), "--base", str(base), "--data", str(data)]
+    monkeypatch.setattr(sys, "argv", ["routes.py", *common, "run", "--only", "soup-ab"])
+    routes.main()  # trains a and b first, then the soup
+    records = {p.stem: json.loads(p.read_text()) for p in (tmp_path / "records").glob("*.json")}
+    assert set(records) == {"a", "b", "soup-ab"}
+    assert records["soup-ab"]["config"] == {"soup_of": ["a", "b"]} and records["a"]["finished"]
+    for rec in records.values():
+        assert rec["chosen_epoch"] == 1 and 0 <= rec["slice_cross_fitted_macro_f1"] <= 1
+    soup = torch.load(tmp_path / "runs" / "soup-ab" / "epoch1.pt")
+    a, b = (torch.load(tmp_path / "runs" / r / "epoch1.pt") for r in ("a", "b"))
+    key = "head.weight"
+    assert torch.allclose(soup[key], (a[key] + b[key]) / 2)
+    monkeypatch.setattr(sys, "argv", ["routes.py", *common, "status"])
+    routes.main()
+    assert "| soup-ab | finished | 1 | 1 |" in capsys.readouterr().out
+    monkeypatch.setattr(sys, "argv", ["routes.py", *common, "export", "soup-ab", "--out", str(tmp_path / "trained")])
+    routes.main()
+    assert (tmp_path / "trained" / "encoder" / "tokenizer.json").is_file()
+    assert (tmp_path / "trained" / "head.pt").is_file()
+    log = json.loads((tmp_path / "trained" / "train_log.json").read_text())
+    assert log["route"] == "soup-ab" and str(tmp_path) not in json.dumps(log)

@@ -246,7 +246,7 @@ def train(args: argparse.Namespace) -> Path:
     ])
     steps_per_epoch = math.ceil(len(fit_rows) / args.batch_size)
     total = steps_per_epoch * args.epochs
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(args.schedule, total, int(0.06 * total)))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(args.schedule, total, max(1, int(0.06 * total))))
     loss_fn = make_loss(args.loss, y_train[fit_rows].sum(0))
     epoch, done = 1, 0  # next epoch, batches of it already done
     state_path = run / "state.pt"
