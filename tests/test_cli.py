@@ -23,13 +23,14 @@ import emospark
 from emospark import EmotionModel
 from emospark.labels import GO_EMOTIONS
 from emospark.bundles.locate import packaged_dir
+from emospark.bundles.registry import model_info
 from emospark.core.metrics import bootstrap_intervals, cross_fitted, report, tune_thresholds
 from emospark.core.rollups import groups, rollup_scores
 
 from .conftest import SHARED_DATA
 from .fixtures import WORDS
 
-DEFAULT_BUNDLE = packaged_dir() / emospark.DEFAULT_MODEL / "emospark.json"
+DEFAULT_BUNDLE = packaged_dir() / model_info(emospark.DEFAULT_MODEL).packaged_dir_name / "emospark.json"
 LONG = "i love this why so sad " * 12  # 72 tokens: three windows of the tiny bundle
 TEXTS = ["i love this", None, "", "sorry, so sad", LONG, "what a great day lol"]
 
