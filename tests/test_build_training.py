@@ -90,14 +90,18 @@ def test_routes_run_records_soups_and_exports(train_module, tiny, tmp_path, monk
     routes = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(routes)
     monkeypatch.setattr(routes, "ROUTES", {"a": {"seed": 1, "epochs": 1, "batch_size": 8, "threads": 1},
-                                           "b": {"seed": 2, "epochs": 1, "batch_size": 8, "threads": 1}})
+                                           "b": {"seed": 2, "epochs": 1, "batch_size": 8, "threads": 1},
+                                           "d": {"seed": 3, "epochs": 1, "batch_size": 8, "threads": 1,
+                                                 "distill_from": "a,b"}})
     monkeypatch.setattr(routes, "SOUPS", {"soup-ab": ("a", "b")})
     base, data = tiny
     common = ["--work", str(tmp_path), "--base", str(base), "--data", str(data)]
-    monkeypatch.setattr(sys, "argv", ["routes.py", *common, "run", "--only", "soup-ab"])
-    routes.main()  # trains a and b first, then the soup
+    monkeypatch.setattr(sys, "argv", ["routes.py", *common, "run", "--only", "soup-ab", "d"])
+    routes.main()  # trains a and b first, then the soup, then the student of a and b
     records = {p.stem: json.loads(p.read_text()) for p in (tmp_path / "records").glob("*.json")}
-    assert set(records) == {"a", "b", "soup-ab"}
+    assert set(records) == {"a", "b", "soup-ab", "d"}
+    assert records["d"]["config"]["distill_from"] == "a,b"
+    assert np.load(tmp_path / "runs" / "a" / "train_proba.npy").shape == (50, 28)
     assert records["soup-ab"]["config"] == {"soup_of": ["a", "b"]} and records["a"]["finished"]
     for rec in records.values():
         assert rec["chosen_epoch"] == 1 and 0 <= rec["slice_cross_fitted_macro_f1"] <= 1

@@ -44,14 +44,24 @@ ROUTES: dict[str, dict] = {
     "asl-s13": {"seed": 13, "loss": "asymmetric"},
     "bce-s15": {"seed": 15},
     "cb-s13": {"seed": 13, "loss": "class-balanced"},
+    "distill-s16": {"seed": 16, "distill_from": "bce-s13,bce-s14,bce-s15"},
     "bce-cos-s13": {"seed": 13, "schedule": "cosine"},
 }
+# "distill-*": one student trained on the labels mixed with its teachers' mean probabilities.
 # Uniform weight averages ("model soups") of the last epoch of routes sharing a configuration but
 # not the seed (same pretrained start and the same head initialisation, see train.HEAD_SEED).
 SOUPS: dict[str, tuple[str, ...]] = {
     "soup-bce-s13-s14": ("bce-s13", "bce-s14"),
     "soup-bce-s13-s14-s15": ("bce-s13", "bce-s14", "bce-s15"),
 }
+
+
+def needs(name: str) -> tuple[str, ...]:
+    """The routes that must be finished before ``name``: a soup's members, a student's teachers."""
+    if name in SOUPS:
+        return SOUPS[name]
+    teachers = ROUTES[name].get("distill_from")
+    return tuple(teachers.split(",")) if teachers else ()
 
 
 def route_args(name: str, base: Path, data: Path, work: Path) -> argparse.Namespace:
@@ -126,10 +136,13 @@ def run_all(args: argparse.Namespace) -> None:
     records = args.work / "records"
     records.mkdir(parents=True, exist_ok=True)
     y_slice, y_dev = labels_of(args.work, args.base, args.data)
-    names = []  # a soup's members train before it
+    names = []  # a soup's members and a student's teachers train before it
     for name in args.only or list(ROUTES) + list(SOUPS):
-        names += [m for m in (*SOUPS.get(name, ()), name) if m not in names]
+        names += [m for m in (*needs(name), name) if m not in names]
     for name in names:
+        if not all((args.work / "runs" / m / "done").exists() for m in needs(name)):
+            print(f"== {name}: waiting for {needs(name)}", flush=True)
+            continue
         if name in ROUTES:
             run = args.work / "runs" / name
             if not (run / "done").exists():
@@ -138,9 +151,6 @@ def run_all(args: argparse.Namespace) -> None:
             rec = record_route(name, run, y_slice, y_dev)
         else:
             members = SOUPS[name]
-            if not all((args.work / "runs" / m / "done").exists() for m in members):
-                print(f"== {name}: waiting for {members}", flush=True)
-                continue
             print(f"== soup {name}", flush=True)
             rec = record_route(name, make_soup(name, members, args.base, args.data, args.work), y_slice, y_dev, members)
         (records / f"{name}.json").write_text(json.dumps(rec, indent=2))

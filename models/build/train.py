@@ -213,7 +213,24 @@ def export(model: EmotionModel, tokenizer: Path, out: Path, log: dict) -> None:
 def route_config(args: argparse.Namespace) -> dict:
     """The settings that define a route (no paths): recorded in logs and the model card."""
     keys = ("seed", "loss", "schedule", "epochs", "batch_size", "lr", "head_lr", "max_length", "full_train")
+    if args.distill_from:  # only when set: runs started before distillation existed keep their config
+        keys += ("distill_from", "distill_weight")
     return {k: getattr(args, k) for k in keys} | {"slice_seed": SLICE_SEED, "slice_share": SLICE_SHARE, "head_seed": HEAD_SEED}
+
+
+def teacher_proba(route: str, args: argparse.Namespace, train_ids: list[list[int]], n_labels: int) -> np.ndarray:
+    """A finished route's fp32 probabilities on all of train (its last epoch), computed once."""
+    run = args.work / "runs" / route
+    path = run / "train_proba.npy"
+    if not path.exists():
+        if not (run / "done").exists():
+            raise SystemExit(f"teacher route {route} is not finished ({run})")
+        last = max(int(p.stem.removeprefix("epoch")) for p in run.glob("epoch*.pt"))
+        teacher = EmotionModel(args.base, n_labels, np.full(n_labels, 0.5))
+        teacher.load_state_dict(torch.load(run / f"epoch{last}.pt"))
+        np.save(run / "train_proba.tmp.npy", predict(teacher, train_ids))
+        os.replace(run / "train_proba.tmp.npy", path)
+    return np.load(path)
 
 
 def train(args: argparse.Namespace) -> Path:
@@ -248,6 +265,12 @@ def train(args: argparse.Namespace) -> Path:
     total = steps_per_epoch * args.epochs
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(args.schedule, total, max(1, int(0.06 * total))))
     loss_fn = make_loss(args.loss, y_train[fit_rows].sum(0))
+    targets = y_train
+    if args.distill_from:  # soft targets: the labels mixed with the teachers' mean probability
+        if args.loss != "bce":
+            raise SystemExit("--distill-from needs --loss bce")
+        soft = np.mean([teacher_proba(t, args, train_ids, len(tokens.labels)) for t in args.distill_from.split(",")], axis=0)
+        targets = ((1 - args.distill_weight) * y_train + args.distill_weight * soft).astype(np.float32)
     epoch, done = 1, 0  # next epoch, batches of it already done
     state_path = run / "state.pt"
     if state_path.exists():
@@ -279,7 +302,7 @@ def train(args: argparse.Namespace) -> Path:
             budget = None if budget is None else budget - 1
             rows = fit_rows[batches[b]]
             input_ids, mask = pad([train_ids[i] for i in rows])
-            loss = loss_fn(model(input_ids, mask), torch.from_numpy(y_train[rows]))
+            loss = loss_fn(model(input_ids, mask), torch.from_numpy(targets[rows]))
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
@@ -320,6 +343,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--loss", choices=LOSSES, default="bce")
     ap.add_argument("--schedule", choices=SCHEDULES, default="linear")
     ap.add_argument("--full-train", action="store_true", help="also train on the held-out slice")
+    ap.add_argument("--distill-from", help="comma-separated finished routes: distil their ensemble into this run")
+    ap.add_argument("--distill-weight", type=float, default=0.5, help="share of the teachers' probabilities in the targets")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--checkpoint-minutes", type=float, default=10.0)
     ap.add_argument("--max-batches", type=int, help="checkpoint and stop after this many batches (time-boxed sittings)")
