@@ -29,7 +29,7 @@ OTHER = [  # (ISO 639 code, a short comment) in 20 languages and 12 scripts
     ("ru", "Я очень рад тебя видеть"),  # Cyrillic
     ("el", "Είμαι πολύ χαρούμενος σήμερα"),  # Greek
     ("ar", "أنا سعيد جدا بهذا الخبر"),  # Arabic
-    ("iw", "אני ממש שמח בשבילך"),  # Hebrew (CLD2 reports the old code iw)
+    ("he", "אני ממש שמח בשבילך"),  # Hebrew (CLD2's old code iw, mapped)
     ("hi", "मुझे यह बहुत पसंद आया"),  # Devanagari
     ("zh", "我今天非常开心"),  # Han
     ("ja", "本当にありがとうございます"),  # Kana and Kanji

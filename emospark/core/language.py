@@ -29,6 +29,7 @@ from ..errors import require
 ENGLISH = "en"
 # CLD2 codes read as English: English, Scots, unknown, emoji/inherited script, no text.
 ENGLISH_LIKE = frozenset({"en", "sco", "un", "xx-Qaai", "xxx"})
+_LEGACY = {"iw": "he", "in": "id", "jw": "jv", "tl": "fil"}  # CLD2's old codes -> today's ISO 639
 _IGNORED = re.compile(r"\S+://\S+|\bwww\.\S+|(?<!\w)/?[ru]/\w+|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
@@ -48,11 +49,12 @@ def _language(cld2, text: str | None) -> str | None:
     found = [code for _, code, percent, _ in details if percent > 0]
     if not reliable or not found or ENGLISH_LIKE.intersection(found):
         return ENGLISH
-    return found[0]
+    return _LEGACY.get(found[0], found[0])
 
 
 def languages(texts: Iterable[str | None]) -> list[str | None]:
-    """Per text, ``"en"`` (English or undecidable) or the ISO 639 code CLD2 found; None for nulls."""
+    """Per text, ``"en"`` (English or undecidable) or the ISO 639 code CLD2 found (``zh-Hant``
+    for traditional Chinese); None for nulls."""
     cld2 = _cld2()
     return [_language(cld2, t) for t in texts]
 
