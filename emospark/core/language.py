@@ -29,7 +29,7 @@ from ..errors import require
 ENGLISH = "en"
 # CLD2 codes read as English: English, Scots, unknown, emoji/inherited script, no text.
 ENGLISH_LIKE = frozenset({"en", "sco", "un", "xx-Qaai", "xxx"})
-_LEGACY = {"iw": "he", "in": "id", "jw": "jv", "tl": "fil"}  # CLD2's old codes -> today's ISO 639
+_LEGACY = {"iw": "he", "in": "id", "jw": "jv"}  # CLD2's old codes -> today's ISO 639
 _IGNORED = re.compile(r"\S+://\S+|\bwww\.\S+|(?<!\w)/?[ru]/\w+|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
