@@ -93,7 +93,7 @@ def test_routes_run_records_soups_and_exports(train_module, tiny, tmp_path, monk
                                            "b": {"seed": 2, "epochs": 1, "batch_size": 8, "threads": 1},
                                            "d": {"seed": 3, "epochs": 1, "batch_size": 8, "threads": 1,
                                                  "distill_from": "a,b"}})
-    monkeypatch.setattr(routes, "SOUPS", {"soup-ab": ("a", "b")})
+    monkeypatch.setattr(routes, "SOUPS", {"soup-ab": ("a", "b@1")})
     base, data = tiny
     common = ["--work", str(tmp_path), "--base", str(base), "--data", str(data)]
     monkeypatch.setattr(sys, "argv", ["routes.py", *common, "run", "--only", "soup-ab", "d"])
@@ -102,7 +102,7 @@ def test_routes_run_records_soups_and_exports(train_module, tiny, tmp_path, monk
     assert set(records) == {"a", "b", "soup-ab", "d"}
     assert records["d"]["config"]["distill_from"] == "a,b"
     assert np.load(tmp_path / "runs" / "a" / "train_proba.npy").shape == (50, 28)
-    assert records["soup-ab"]["config"] == {"soup_of": ["a", "b"]} and records["a"]["finished"]
+    assert records["soup-ab"]["config"] == {"soup_of": ["a", "b@1"]} and records["a"]["finished"]
     for rec in records.values():
         assert rec["chosen_epoch"] == 1 and 0 <= rec["slice_cross_fitted_macro_f1"] <= 1
     soup = torch.load(tmp_path / "runs" / "soup-ab" / "epoch1.pt")

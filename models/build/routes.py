@@ -50,7 +50,9 @@ ROUTES: dict[str, dict] = {
 # "distill-*": one student trained on the labels mixed with its teachers' mean probabilities.
 # Uniform weight averages ("model soups") of the last epoch of routes sharing a configuration but
 # not the seed (same pretrained start and the same head initialisation, see train.HEAD_SEED).
+# A member is a route (its last epoch) or ROUTE@EPOCH (averaging epochs of one run).
 SOUPS: dict[str, tuple[str, ...]] = {
+    "avg-bce-s13-e3e4": ("bce-s13@3", "bce-s13@4"),
     "soup-bce-s13-s14": ("bce-s13", "bce-s14"),
     "soup-bce-s13-s14-s15": ("bce-s13", "bce-s14", "bce-s15"),
 }
@@ -59,7 +61,7 @@ SOUPS: dict[str, tuple[str, ...]] = {
 def needs(name: str) -> tuple[str, ...]:
     """The routes that must be finished before ``name``: a soup's members, a student's teachers."""
     if name in SOUPS:
-        return SOUPS[name]
+        return tuple(dict.fromkeys(m.split("@")[0] for m in SOUPS[name]))
     teachers = ROUTES[name].get("distill_from")
     return tuple(teachers.split(",")) if teachers else ()
 
@@ -107,8 +109,8 @@ def record_route(name: str, run: Path, y_slice: np.ndarray, y_dev: np.ndarray, m
     }
 
 
-def chosen_epoch(run: Path) -> int:
-    """The last epoch (soups average the end points of the runs)."""
+def last_epoch(run: Path) -> int:
+    """The last finished epoch of a run."""
     return max(int(p.stem.removeprefix("epoch")) for p in run.glob("epoch*.pt"))
 
 
@@ -117,7 +119,10 @@ def make_soup(name: str, members: tuple[str, ...], base: Path, data: Path, work:
     if (run / "done").exists():
         return run
     run.mkdir(parents=True, exist_ok=True)
-    states = [torch.load(work / "runs" / m / f"epoch{chosen_epoch(work / 'runs' / m)}.pt") for m in members]
+    states = []
+    for member in members:
+        route, _, epoch = member.partition("@")
+        states.append(torch.load(work / "runs" / route / f"epoch{epoch or last_epoch(work / 'runs' / route)}.pt"))
     soup = {k: sum(s[k] for s in states) / len(states) if states[0][k].is_floating_point() else states[0][k]
             for k in states[0]}
     tokens = T.Tokens(base, data, work, 128)
