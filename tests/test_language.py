@@ -11,7 +11,9 @@ import pyarrow as pa  # noqa: E402
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from emospark.core.language import english_array, english_mask, languages  # noqa: E402
+from emospark.core.language import (  # noqa: E402
+    NotEnglishWarning, english_array, english_mask, languages, not_english_message, warn_not_english,
+)
 
 OTHER = [  # (ISO 639 code, a short comment) in 20 languages and 12 scripts
     ("fr", "Je suis tellement content pour toi, bravo !"),
@@ -89,3 +91,11 @@ def test_any_unicode_gives_one_bool_per_text_and_never_raises(texts):
     assert mask.dtype == np.bool_ and mask.shape == (len(texts),)
     # Each text is judged alone: the answer does not depend on its neighbours.
     assert mask.tolist() == [english_mask([t])[0] for t in texts]
+
+
+def test_warning_counts_texts_that_are_not_english():
+    english = english_array(pa.array(["thank you!", "Je suis tellement content pour toi", None, "Das ist wirklich traurig"]))
+    with pytest.warns(NotEnglishWarning, match=r"2 of 3 texts \(66.7%\) are not English"):
+        warn_not_english(english)
+    assert not_english_message(np.array([True, True])) is None
+    assert not_english_message(pa.array([], pa.bool_())) is None

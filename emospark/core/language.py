@@ -15,10 +15,13 @@ URLs and subreddit/user references are ignored.
 >>> import pyarrow as pa
 >>> english_array(pa.array(["Merci beaucoup, vous êtes vraiment très gentils", None, "thanks!"])).to_pylist()
 [False, None, True]
+>>> not_english_message(pa.array([True, False, None, True]))
+'1 of 3 texts (33.3%) are not English: the model reads English only, so their scores mean nothing (see the english field)'
 """
 from __future__ import annotations
 
 import re
+import warnings
 from typing import Iterable
 
 import numpy as np
@@ -71,3 +74,26 @@ def english_array(texts: pa.Array | pa.ChunkedArray) -> pa.BooleanArray:
         texts = texts.combine_chunks()
     codes = languages(texts.to_pylist())
     return pa.array([None if c is None else c == ENGLISH for c in codes], type=pa.bool_())
+
+
+class NotEnglishWarning(UserWarning):
+    """Some scored texts are not English (pandas and Polars results; on Spark, read the field)."""
+
+
+def not_english_message(english: np.ndarray | pa.Array | pa.ChunkedArray) -> str | None:
+    """What to tell the user about a result's English flags (nulls, i.e. null texts, left out);
+    None when every text is English."""
+    flags = english.to_numpy(zero_copy_only=False) if isinstance(english, (pa.Array, pa.ChunkedArray)) else english
+    flags = [f for f in np.asarray(flags, dtype=object).tolist() if f is not None]
+    others = sum(1 for f in flags if not f)
+    if not others:
+        return None
+    return (f"{others:,} of {len(flags):,} texts ({others / len(flags):.1%}) are not English: the model reads "
+            "English only, so their scores mean nothing (see the english field)")
+
+
+def warn_not_english(english: np.ndarray | pa.Array | pa.ChunkedArray, stacklevel: int = 2) -> None:
+    """Issue a :class:`NotEnglishWarning` with :func:`not_english_message`, if any text is not English."""
+    message = not_english_message(english)
+    if message:
+        warnings.warn(message, NotEnglishWarning, stacklevel=stacklevel + 1)
