@@ -182,7 +182,7 @@ def test_encoder_without_token_inputs_only_fed_declared(tmp_path):
 
 # -- resolution: registry, local dirs, Hugging Face cache ---------------------------------------
 def test_unknown_name_lists_registered_models():
-    with pytest.raises(ModelNotFoundError, match=r"registered models are \['minilm-l6-go-emotions'"):
+    with pytest.raises(ModelNotFoundError, match=r"registered models are \['minilm-l6-go-emotions-v1', 'minilm-l6-go-emotions'"):
         emospark.load("no-such-model")
 
 
@@ -260,3 +260,20 @@ def test_seed_saved_as_bundle_roundtrips(tmp_path, seed_dirs):
 def test_errors_survive_pickling(exc):
     back = pickle.loads(pickle.dumps(exc))
     assert type(back) is type(exc) and str(back) == str(exc)
+
+
+# -- versioned names ------------------------------------------------------------------------------
+def test_the_first_default_name_still_loads_as_v1():
+    from emospark.bundles.registry import DEFAULT_MODEL, REGISTRY, registered_names
+
+    old, v1 = emospark.load("minilm-l6-go-emotions"), emospark.load("minilm-l6-go-emotions-v1")
+    texts = ["thank you so much!", "this is awful", "what happened?"]
+    np.testing.assert_array_equal(old.predict_proba(texts), v1.predict_proba(texts))
+    assert old.bundle.files() == v1.bundle.files()
+    assert model_info("minilm-l6-go-emotions") is model_info("minilm-l6-go-emotions-v1")
+    # The default is a versioned packaged name; names and aliases never collide.
+    assert model_info(DEFAULT_MODEL).packaged and DEFAULT_MODEL.rsplit("-", 1)[1].startswith("v")
+    assert len(registered_names()) == len(set(registered_names()))
+    for info in REGISTRY:
+        if info.packaged:
+            assert emospark.load(info.name).bundle.files() == emospark.load(info.names[-1]).bundle.files()

@@ -23,13 +23,14 @@ import emospark
 from emospark import EmotionModel
 from emospark.labels import GO_EMOTIONS
 from emospark.bundles.locate import packaged_dir
-from emospark.core.metrics import report, tune_thresholds
+from emospark.bundles.registry import model_info
+from emospark.core.metrics import bootstrap_intervals, cross_fitted, report, tune_thresholds
 from emospark.core.rollups import groups, rollup_scores
 
 from .conftest import NO_DEV, SHARED_DATA
 from .fixtures import WORDS
 
-DEFAULT_BUNDLE = packaged_dir() / emospark.DEFAULT_MODEL / "emospark.json"
+DEFAULT_BUNDLE = packaged_dir() / model_info(emospark.DEFAULT_MODEL).packaged_dir_name / "emospark.json"
 LONG = "i love this why so sad " * 12  # 72 tokens: three windows of the tiny bundle
 TEXTS = ["i love this", None, "", "sorry, so sad", LONG, "what a great day lol"]
 
@@ -387,6 +388,11 @@ def test_eval_gives_the_numbers_of_metrics_report(tmp_path, tiny, model, ext):
     assert got["at_0.5"] == report(y, proba, np.full(28, 0.5), GO_EMOTIONS)
     assert got["at_tuned_thresholds"] == report(y, proba, tuned, GO_EMOTIONS)
     assert json.loads((tmp_path / "t.json").read_text()) == dict(zip(GO_EMOTIONS, tuned.tolist()))
+    assert got["cross_fitted"] == cross_fitted(y, proba, GO_EMOTIONS)
+    assert got["f1_intervals"] == bootstrap_intervals(y, proba, model.thresholds, GO_EMOTIONS)
+    cross = got["cross_fitted"]["macro"]
+    assert f"| macro, cross-fitted (tuned on one half, scored on the other) | {cross['precision']:.4f} |" \
+        in done.stdout
     macro = got["at_model_thresholds"]["macro"]
     assert f"| macro, model thresholds | {macro['precision']:.4f} | {macro['recall']:.4f} | {macro['f1']:.4f} |" \
         in done.stdout

@@ -10,6 +10,7 @@ import pytest
 
 import emospark
 from emospark.bundles.locate import packaged_dir
+from emospark.bundles.registry import model_info
 from emospark.core.metrics import report
 
 from .conftest import NO_DEV, SHARED_DATA
@@ -32,7 +33,7 @@ def test_loads_and_scores_without_opening_a_socket(monkeypatch):
 
 
 def test_shipped_bundle_is_intact_and_small(model):
-    root = packaged_dir() / emospark.DEFAULT_MODEL
+    root = packaged_dir() / model_info(emospark.DEFAULT_MODEL).packaged_dir_name
     manifest = json.loads((root / "emospark.json").read_text())
     model.bundle.verify()
     size = sum((root / rel).stat().st_size for rel in manifest["sha256"])

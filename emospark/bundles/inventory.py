@@ -1,7 +1,7 @@
 """What is installed: registered models on this machine, and the software around them.
 
 >>> [s.name for s in model_statuses()][:1]
-['minilm-l6-go-emotions']
+['minilm-l6-go-emotions-v1']
 >>> dict(environment())["onnxruntime providers"].count("CPUExecutionProvider")
 1
 """

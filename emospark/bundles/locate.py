@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .bundle import MANIFEST, Bundle
 from ..errors import BundleError, ModelNotFoundError, require
-from .registry import DEFAULT_MODEL, REGISTRY, HubFiles, ModelInfo, model_info
+from .registry import DEFAULT_MODEL, HubFiles, ModelInfo, model_info, registered_names
 
 
 def packaged_dir() -> Path:
@@ -67,7 +67,7 @@ def resolve(model: str | os.PathLike | Bundle | None = None, *, download: bool =
         return model
     if model is None:
         model = DEFAULT_MODEL
-    if isinstance(model, os.PathLike) or str(model) not in {m.name for m in REGISTRY}:
+    if isinstance(model, os.PathLike) or str(model) not in registered_names():
         path = Path(model).expanduser()
         if path.is_dir():
             return Bundle.from_dir(path)
@@ -79,7 +79,7 @@ def resolve(model: str | os.PathLike | Bundle | None = None, *, download: bool =
         model_info(str(model))  # raises, listing the registered names
     info = model_info(str(model))
     if info.packaged:
-        bundle_dir = packaged_dir() / info.name
+        bundle_dir = packaged_dir() / info.packaged_dir_name
         if not (bundle_dir / MANIFEST).is_file():
             raise BundleError(
                 f"the packaged bundle '{info.name}' is missing from {bundle_dir}: reinstall emospark"

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..io import ROWS_PER_BATCH, Source
-from ..core.metrics import report
+from ..core.metrics import bootstrap_intervals, cross_fitted, report
 from ..core.model import EmotionModel
 from .progress import Reporter
 from ..core.tables import check_column
@@ -90,12 +90,17 @@ def predict_all(model: EmotionModel, texts: list[str], reporter: Reporter) -> np
 
 def evaluate(model: EmotionModel, y: np.ndarray, proba: np.ndarray, tuned: np.ndarray | None = None) -> dict:
     """Reports (see :func:`emospark.core.metrics.report`) at the model's thresholds, at 0.5,
-    and at ``tuned`` thresholds if given."""
+    and at ``tuned`` thresholds if given; ``cross_fitted``: thresholds tuned on one half of the
+    data and scored on the other, swapped and averaged (what tuning on this data would give on
+    new data, :func:`~emospark.core.metrics.cross_fitted`); ``f1_intervals``: 95% bootstrap
+    intervals of each label's F1 at the model's thresholds."""
     reports = {
         "at_model_thresholds": report(y, proba, model.thresholds, model.labels),
         "at_0.5": report(y, proba, np.full(len(model.labels), 0.5), model.labels),
     }
     if tuned is not None:
         reports["at_tuned_thresholds"] = report(y, proba, tuned, model.labels)
+    reports["cross_fitted"] = cross_fitted(y, proba, model.labels)
+    reports["f1_intervals"] = bootstrap_intervals(y, proba, model.thresholds, model.labels)
     return {"model": model.name, "rows": int(len(y)), **reports}
 

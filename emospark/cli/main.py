@@ -306,20 +306,25 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str
 def eval_table(result: dict) -> str:
     """The figures of :func:`emospark.cli.evaluation.evaluate` laid out like the model cards."""
     settings = [("model thresholds", "at_model_thresholds"), ("threshold 0.5", "at_0.5"),
-                ("tuned on this data", "at_tuned_thresholds")]
+                ("tuned on this data", "at_tuned_thresholds"),
+                ("cross-fitted (tuned on one half, scored on the other)", "cross_fitted")]
     averages = [
         (f"{avg}, {title}", *(f"{result[key][avg][m]:.4f}" for m in ("precision", "recall", "f1")))
         for title, key in settings if key in result for avg in ("macro", "weighted")
     ]
+    intervals = result["f1_intervals"]["per_label"]
+    interval = lambda lab: "-" if None in intervals[lab] else "{:.3f}-{:.3f}".format(*intervals[lab])  # noqa: E731
     per_label = [
-        (lab, f"{m['precision']:.4f}", f"{m['recall']:.4f}", f"{m['f1']:.4f}", m["support"], f"{m['threshold']:.2f}")
+        (lab, f"{m['precision']:.4f}", f"{m['recall']:.4f}", f"{m['f1']:.4f}", interval(lab),
+         f"{result['cross_fitted']['per_label'][lab]['f1']:.4f}", m["support"], f"{m['threshold']:.2f}")
         for lab, m in result["at_model_thresholds"]["per_label"].items()
     ]
     return "\n\n".join([
         f"# {result['model']} on {result['data']} ({result['rows']:,} texts)",
         markdown_table(("", "precision", "recall", "F1"), averages),
         "## Per label, at the model's thresholds",
-        markdown_table(("label", "precision", "recall", "F1", "support", "threshold"), per_label),
+        markdown_table(("label", "precision", "recall", "F1", "F1 95% CI (bootstrap)", "F1 cross-fitted",
+                        "support", "threshold"), per_label),
     ])
 
 
