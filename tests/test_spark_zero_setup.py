@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import re
 import os
 import shutil
 import subprocess
@@ -24,7 +23,7 @@ if shutil.which("java") is None:
 
 import emospark.spark  # noqa: E402
 
-from .conftest import assert_same_rows  # noqa: E402
+from .conftest import assert_same_results, assert_same_rows  # noqa: E402
 from .test_spark import TEXTS, expected  # noqa: E402
 from .test_spark_api import pipeline_of  # noqa: E402
 
@@ -87,7 +86,7 @@ def test_script_runs_as_written_with_the_venv_python_only(spark, tiny_bundle, tm
     assert_same_rows(read_arrow(tmp_path / "udf.arrow").column("emotions"), want)
     assert_same_rows(read_arrow(tmp_path / "sql.arrow").column("emotions"), want)
     # saved in this session, loaded in another JVM: the same output
-    assert read_arrow(tmp_path / "ml.arrow").column("emotions").to_pylist() == from_this_session.to_pylist()
+    assert_same_results(read_arrow(tmp_path / "ml.arrow").column("emotions"), from_this_session)  # other batches: last bits
 
 
 def test_cli_spark_engine_zero_setup_and_quiet(tiny_bundle, tmp_path):
@@ -110,9 +109,10 @@ def test_udf_keeps_an_explicit_python_choice(spark):
     sc = spark.sparkContext
     saved, before = sc.pythonExec, os.environ.get("PYSPARK_PYTHON")
     try:
+        os.environ.pop("PYSPARK_PYTHON", None)  # CI exports it: this part checks the unset case
         sc.pythonExec = "python3"
         emospark.spark.use_driver_python(sc)
-        assert sc.pythonExec == sc.getConf().get("spark.pyspark.python")  # the test session sets it
+        assert sc.pythonExec == (sc.getConf().get("spark.pyspark.python") or sys.executable)
         os.environ["PYSPARK_PYTHON"] = "/opt/other/python"
         sc.pythonExec = "/opt/other/python"
         emospark.spark.use_driver_python(sc)
