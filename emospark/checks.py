@@ -12,11 +12,11 @@ and the bad value (cut if long) and saying what would work.
 >>> unit_number("0.2", "threshold", "joy")
 Traceback (most recent call last):
 ...
-emospark.errors.UsageError: threshold: 'joy' is '0.2' (str): it must be a number in [0, 1]; write it without quotes, e.g. 0.3
+emospark.errors.UsageError: threshold: 'joy' must be a number in [0, 1], got '0.2' (str); write it without quotes, e.g. 0.3
 >>> positive_int(True, "options", "top_k")
 Traceback (most recent call last):
 ...
-emospark.errors.UsageError: options: 'top_k' is True (bool), not a positive integer; give a whole number such as 1
+emospark.errors.UsageError: options: top_k must be a positive integer, got True (bool); give a whole number such as 1
 """
 from __future__ import annotations
 
@@ -54,10 +54,10 @@ def unit_number(value: Any, where: str, field: str, error: Error = UsageError) -
     """``value`` as a float if it is a finite number in [0, 1]."""
     if not is_number(value):
         hint = "; write it without quotes, e.g. 0.3" if isinstance(value, str) else ""
-        raise error(f"{at(where)}{field!r} is {kind(value)}: it must be a number in [0, 1]{hint}")
+        raise error(f"{at(where)}{field!r} must be a number in [0, 1], got {kind(value)}{hint}")
     number = float(value)
     if not math.isfinite(number) or not 0.0 <= number <= 1.0:
-        raise error(f"{at(where)}{field!r} is {shown(value)}: it must be a number in [0, 1] (a probability, e.g. 0.3)")
+        raise error(f"{at(where)}{field!r} must be a number in [0, 1] (a probability, e.g. 0.3), got {shown(value)}")
     return number
 
 
@@ -65,33 +65,38 @@ def positive_int(value: Any, where: str, field: str, error: Error = UsageError, 
                  at_most: int | None = None) -> int:
     """``value`` as an int if it is a whole number in [``at_least``, ``at_most``] (bool refused)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        what = "a positive integer" if at_least == 1 else f"an integer >= {at_least}"
-        raise error(f"{at(where)}{field!r} is {kind(value)}, not {what}; give a whole number such as {max(at_least, 1)}")
+        raise error(f"{at(where)}{field} must be {_span(at_least, at_most)}, got {kind(value)}; give a whole number "
+                    f"such as {max(at_least, 1)}")
     number = int(value)
     if number < at_least or (at_most is not None and number > at_most):
-        span = f">= {at_least}" if at_most is None else f"in [{at_least}, {at_most}]"
-        raise error(f"{at(where)}{field!r} is {number}; it must be an integer {span}")
+        raise error(f"{at(where)}{field} must be {_span(at_least, at_most)}, got {number}")
     return number
+
+
+def _span(at_least: int, at_most: int | None) -> str:
+    if at_most is not None:
+        return f"an integer in [{at_least}, {at_most}]"
+    return "a positive integer" if at_least == 1 else f"an integer >= {at_least}"
 
 
 def choice(value: Any, allowed: Sequence[str], where: str, field: str, error: Error = UsageError) -> str:
     """``value`` if it is one of ``allowed`` (strings)."""
     if not isinstance(value, str) or value not in allowed:
-        raise error(f"{at(where)}{field!r} is {kind(value)}; choose one of {list(allowed)}")
+        raise error(f"{at(where)}{field} must be one of {list(allowed)}, got {kind(value)}")
     return value
 
 
 def text(value: Any, where: str, field: str, error: Error = UsageError, *, empty: bool = False) -> str:
     """``value`` if it is a string (non-empty unless ``empty``)."""
     if not isinstance(value, str) or (not empty and not value.strip()):
-        raise error(f"{at(where)}{field!r} is {kind(value)}; it must be a non-empty string")
+        raise error(f"{at(where)}{field} must be a {'' if empty else 'non-empty '}string, got {kind(value)}")
     return value
 
 
 def mapping(value: Any, where: str, field: str, error: Error = UsageError) -> Mapping:
     """``value`` if it is a mapping (a JSON object)."""
     if not isinstance(value, Mapping):
-        raise error(f"{at(where)}{field!r} is {kind(value)}; it must be a JSON object {{...}}")
+        raise error(f"{at(where)}{field} must be a JSON object {{...}}, got {kind(value)}")
     return value
 
 

@@ -22,7 +22,7 @@ naming the file, the field and the bad value:
 ...                 "classifier": {"model": "c.onnx", "thresholds": "th.json"}}, "m.json")
 Traceback (most recent call last):
 ...
-emospark.errors.BundleError: m.json: 2 problems: 'encoder.max_length' is '128' (str), not an integer >= 2; give a whole number such as 2 | 'sha256' is missing: add the sha256 of every file (Bundle.save writes them), or "sha256": "unverified" to load it unchecked
+emospark.errors.BundleError: m.json: 2 problems: encoder.max_length must be an integer in [2, 65536], got '128' (str); give a whole number such as 2 | 'sha256' is missing: add the sha256 of every file (Bundle.save writes them), or "sha256": "unverified" to load it unchecked
 """
 from __future__ import annotations
 

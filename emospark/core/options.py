@@ -17,7 +17,7 @@ emospark.errors.UsageError: rollups: 'sentiment' is given twice; give each roll-
 >>> LoadOptions(overlap=-1)
 Traceback (most recent call last):
 ...
-emospark.errors.UsageError: options: 'overlap' is -1; it must be an integer >= 0
+emospark.errors.UsageError: options: overlap must be an integer >= 0, got -1
 """
 from __future__ import annotations
 

@@ -20,8 +20,9 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pyarrow as pa
 
-from ..errors import UsageError
+from ..errors import UsageError, shown
 from .model import EmotionModel
+from .options import check_rollups, check_top_k
 from .progress import Progress
 from .rollups import add_rollups, group_names
 from .schema import SCHEMA_VERSION, SCHEMA_VERSIONS, result_type, to_arrow
@@ -57,14 +58,16 @@ def score_arrow(
     :mod:`emospark.core.rollups` as fields; ``schema_version=1`` drops ``top`` and
     ``top_score`` (the 0.1 shape); ``progress`` is that of :meth:`EmotionModel.predict_proba`
     (off by default here: the entry points decide)."""
-    if schema_version not in SCHEMA_VERSIONS:
-        raise UsageError(f"schema_version must be one of {list(SCHEMA_VERSIONS)}, got {schema_version!r}")
+    if isinstance(schema_version, bool) or schema_version not in SCHEMA_VERSIONS:
+        raise UsageError(f"schema_version must be one of {list(SCHEMA_VERSIONS)}, got {shown(schema_version)}")
+    rollups, top_k = check_rollups(rollups), check_top_k(top_k)
+    thresholds = model.threshold_array(threshold)  # options are checked before any text is scored
     proba = model.predict_proba(text_values(texts), batch_size=batch_size, progress=progress)
-    labels = model.labels_from_proba(proba, threshold=threshold, top_k=top_k)
+    labels = model.labels_from_proba(proba, threshold=thresholds, top_k=top_k)
     result = to_arrow(proba, labels, model.labels, schema_version=schema_version)
     return add_rollups(result, proba, rollups, model.labels)
 
 
 def score_type(model_labels: Sequence[str], rollups: Sequence[str] = (), schema_version: int = SCHEMA_VERSION) -> pa.StructType:
     """The type :func:`score_arrow` returns for these options, without loading a model."""
-    return result_type(model_labels, group_names(rollups), schema_version)
+    return result_type(model_labels, group_names(check_rollups(rollups)), schema_version)

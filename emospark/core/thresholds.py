@@ -23,7 +23,7 @@ label and the value.
 >>> Thresholds.parse({"joy": "0.2"}, labels, base=base)
 Traceback (most recent call last):
 ...
-emospark.errors.UsageError: threshold: 'joy' is '0.2' (str): it must be a number in [0, 1]; write it without quotes, e.g. 0.3
+emospark.errors.UsageError: threshold: 'joy' must be a number in [0, 1], got '0.2' (str); write it without quotes, e.g. 0.3
 """
 from __future__ import annotations
 
