@@ -84,7 +84,7 @@ def check_rollups(names: Any) -> tuple[str, ...]:
     names = tuple(names)
     for name in names:
         if not isinstance(name, str) or name not in ROLLUPS:
-            raise UsageError(f"rollups: unknown roll-up {shown(name)}; choose from {list(ROLLUPS)}")
+            raise UsageError(f"unknown roll-up {shown(name)}: choose from {list(ROLLUPS)}")
         if names.count(name) > 1:
             raise UsageError(f"rollups: {name!r} is given twice; give each roll-up once")
     return names
