@@ -85,6 +85,21 @@ def scan_argv(argv: Sequence[str]) -> ArgvOptions:
     return ArgvOptions(log_format, quiet, debug)
 
 
+def one_line(exc: BaseException) -> BaseException:
+    """``exc`` with its message on one line (its lines joined by `` | ``), of the same class.
+
+    >>> one_line(ValueError("model not found. Put the files here:\\n  /a\\n  /b"))
+    ValueError('model not found. Put the files here: | /a | /b')
+    """
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    if len(lines) <= 1 and "\n" not in str(exc):
+        return exc
+    try:
+        return type(exc)(" | ".join(lines) or repr(str(exc)))
+    except Exception:  # noqa: BLE001 - a class that takes other arguments
+        return exc
+
+
 def internal_error_message(exc: BaseException, debug: bool) -> str:
     """The one line shown for an unexpected error (a bug), with the traceback only when
     ``debug``."""

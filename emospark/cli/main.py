@@ -30,7 +30,8 @@ from ..errors import (
     UsageError,
 )
 from .check import run_check
-from .errors import ArgumentFailure, ArgumentParser, add_debug_option, argument_type, internal_error_message, scan_argv, unwrap
+from .errors import (ArgumentFailure, ArgumentParser, add_debug_option, argument_type, internal_error_message, one_line,
+                     scan_argv, unwrap)
 from .evaluation import evaluate, predict_all, read_labelled
 from ..bundles.inventory import environment, model_statuses
 from ..bundles.locate import local_dirs, resolve
@@ -396,7 +397,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (EmosparkError, KeyboardInterrupt, ArgumentFailure) as exc:
         exc = unwrap(exc)
         code = exit_code(exc)
-        reporter.error(exc if str(exc) else Terminated("interrupted"), code)
+        reporter.error(one_line(exc) if str(exc) else Terminated("interrupted"), code)
         return code
     except Exception as exc:  # a bug
         if seen.debug:
