@@ -67,11 +67,13 @@ EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
 
 EXIT_HELP = """exit codes:
   0    success
-  1    internal error (a bug: please report it with the traceback)
+  1    internal error (a bug: please report it; --debug prints the traceback)
   2    usage: bad or conflicting options, unknown format or label
-  3    input: missing or unreadable file, missing or non-text column, bad row
+  3    input: missing or unreadable file, missing or non-text column, bad row,
+       bad threshold file
   4    output: the output cannot be written (missing or read-only directory...)
-  5    model: the model cannot be found or its files are damaged
+  5    model: the model cannot be found, its manifest or files are damaged,
+       or EMOSPARK_MODELS is invalid
   6    an optional dependency is missing (the message says what to install)
   130  interrupted (Ctrl-C); 143 terminated (SIGTERM). No partial output is left."""
 

@@ -33,11 +33,12 @@ Threshold = float | Sequence[float] | Mapping[str, float] | np.ndarray | None
 def text_values(texts: Any) -> list[Any]:
     """Python values of an Arrow array of any string-like type (string, large_string,
     string_view, dictionary of strings, null) or of any other sequence of texts."""
-    if isinstance(texts, pa.ChunkedArray):
-        texts = texts.combine_chunks() if texts.num_chunks != 1 else texts.chunk(0)
+    if isinstance(texts, pa.ChunkedArray):  # chunk by chunk: each may have its own dictionary
+        return [value for chunk in texts.chunks for value in text_values(chunk)]
     if isinstance(texts, pa.Array):
-        if pa.types.is_dictionary(texts.type):
-            texts = texts.dictionary_decode()
+        if pa.types.is_dictionary(texts.type):  # take() lacks string_view (pyarrow 26): read the values as text
+            values = texts.dictionary.to_pylist()
+            return [None if i is None else values[i] for i in texts.indices.to_pylist()]
         return texts.to_pylist()
     return texts
 
