@@ -136,7 +136,7 @@ def read_json(path: str | Path, error: Error = UsageError, what: str = "file") -
     except FileNotFoundError:
         raise error(f"{path}: no such {what}; check the path") from None
     except OSError as exc:  # a directory, no permission, a name too long...
-        raise error(f"{path} cannot be read as a {what}: {exc.strerror or exc}") from None
+        raise error(f"{path} cannot be read as JSON: {exc.strerror or exc}; give the path of a {what}") from None
     return loads(content, str(path), error)
 
 

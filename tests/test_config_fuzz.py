@@ -203,7 +203,7 @@ def test_threshold_file_examples(tmp_path):
         assert message in str(info.value) and str(path) in str(info.value), (content, str(info.value))
     with pytest.raises(InputError, match="no such threshold file"):
         ThresholdFile.read(tmp_path / "missing.json")
-    with pytest.raises(InputError, match="cannot be read as a threshold file: Is a directory"):
+    with pytest.raises(InputError, match="cannot be read as JSON: Is a directory; give the path of a threshold file"):
         ThresholdFile.read(tmp_path)
     (tmp_path / "ok.json").write_text(json.dumps({"joy": 0, "anger": 1}))
     merged = Thresholds.parse(ThresholdFile.read(tmp_path / "ok.json"), GO_EMOTIONS,
