@@ -429,10 +429,25 @@ def test_model_search_path_values(tmp_path_factory, entries, separator):
 
 
 # -- the CLI, in-process --------------------------------------------------------------------------
+CWD = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def private_working_directory(tmp_path_factory):
+    """Fuzzed arguments may name relative files: they resolve in a directory of our own."""
+    CWD["dir"] = tmp_path_factory.mktemp("cwd")
+    yield
+
+
 def cli(argv: list[str]) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(argv)
+    before = os.getcwd()
+    os.chdir(CWD["dir"])  # contextlib.chdir needs Python 3.11
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(argv)
+    finally:
+        os.chdir(before)
     return code, out.getvalue(), err.getvalue()
 
 
