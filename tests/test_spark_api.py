@@ -268,7 +268,7 @@ def test_spark_engine_exit_codes_equal_the_pandas_engine(spark, tiny_bundle, tmp
         (["score", str(tmp_path / "missing.parquet"), out, *tiny], 3),
         (["score", inp, out, *tiny, "--text-col", "body"], 3),
         (["score", inp, out, *tiny, "--text-col", "id"], 3),
-        (["score", inp, out, *tiny, "--threshold", str(tmp_path / "bad.json")], 2),
+        (["score", inp, out, *tiny, "--threshold", str(tmp_path / "bad.json")], 3),  # threshold files are input (exit 3)
         (["score", inp, out, *tiny, "--out-col", "note"], 2),
         (["score", inp, out, "--model", "no-such-model"], 5),
         (["score", inp, str(tmp_path / "no-dir" / "out.parquet"), *tiny], 4),
