@@ -28,6 +28,7 @@ from typing import Any
 from ..checks import choice, kind, positive_int
 from ..errors import UsageError, shown
 from .rollups import ROLLUPS
+from .schema import SCHEMA_VERSIONS
 
 LONG_TEXTS = ("chunk", "truncate")
 AGGREGATES = ("max", "mean")
@@ -88,3 +89,10 @@ def check_rollups(names: Any) -> tuple[str, ...]:
         if names.count(name) > 1:
             raise UsageError(f"rollups: {name!r} is given twice; give each roll-up once")
     return names
+
+
+def check_schema_version(version: Any) -> int:
+    """A result schema version: one of :data:`emospark.core.schema.SCHEMA_VERSIONS`."""
+    if isinstance(version, bool) or version not in SCHEMA_VERSIONS:
+        raise UsageError(f"schema_version must be one of {list(SCHEMA_VERSIONS)}, got {shown(version)}")
+    return int(version)

@@ -20,12 +20,11 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pyarrow as pa
 
-from ..errors import UsageError, shown
 from .model import EmotionModel
-from .options import check_rollups, check_top_k
+from .options import check_rollups, check_schema_version, check_top_k
 from .progress import Progress
 from .rollups import add_rollups, group_names
-from .schema import SCHEMA_VERSION, SCHEMA_VERSIONS, result_type, to_arrow
+from .schema import SCHEMA_VERSION, result_type, to_arrow
 
 Threshold = float | Sequence[float] | Mapping[str, float] | np.ndarray | None
 
@@ -59,8 +58,7 @@ def score_arrow(
     :mod:`emospark.core.rollups` as fields; ``schema_version=1`` drops ``top`` and
     ``top_score`` (the 0.1 shape); ``progress`` is that of :meth:`EmotionModel.predict_proba`
     (off by default here: the entry points decide)."""
-    if isinstance(schema_version, bool) or schema_version not in SCHEMA_VERSIONS:
-        raise UsageError(f"schema_version must be one of {list(SCHEMA_VERSIONS)}, got {shown(schema_version)}")
+    check_schema_version(schema_version)
     rollups, top_k = check_rollups(rollups), check_top_k(top_k)
     thresholds = model.threshold_array(threshold)  # options are checked before any text is scored
     proba = model.predict_proba(text_values(texts), batch_size=batch_size, progress=progress)
