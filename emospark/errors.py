@@ -30,6 +30,11 @@ class InputError(EmosparkError, ValueError):
     """Input data cannot be read or scored; the message names the file, column and row."""
 
 
+class TextTypeError(InputError, TypeError):
+    """A value that is not text where texts are expected (a number, bytes, a list...) or a
+    column whose type is not text; the message names the column and the row."""
+
+
 class OutputError(EmosparkError):
     """A result cannot be written where it was asked to go."""
 

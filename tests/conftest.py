@@ -63,7 +63,7 @@ def assert_same_rows(got: pa.Array | pa.ChunkedArray, want: pa.Array, atol: floa
     got_rows, want_rows = got.to_pylist(), want.to_pylist()
     assert len(got_rows) == len(want_rows)
     for i, (g, w) in enumerate(zip(got_rows, want_rows)):
-        assert g["labels"] == w["labels"], f"row {i}"
+        assert (g["labels"], g["english"]) == (w["labels"], w["english"]), f"row {i}"
         gs = np.array(list(g["scores"].values()), dtype=float)
         ws = np.array(list(w["scores"].values()), dtype=float)
         np.testing.assert_allclose(gs, ws, atol=atol, err_msg=f"row {i}")  # NaN (null) matches NaN
@@ -82,5 +82,5 @@ def assert_same_results(got: pa.Array | pa.ChunkedArray, want: pa.Array, atol: f
         for v in (value.values() if isinstance(value, dict) else [value])
     ]
     for i, (g, w) in enumerate(zip(got.to_pylist(), want.to_pylist(), strict=True)):
-        assert (g["labels"], g.get("top")) == (w["labels"], w.get("top")), f"row {i}"
+        assert (g["labels"], g.get("top"), g.get("english")) == (w["labels"], w.get("top"), w.get("english")), f"row {i}"
         np.testing.assert_allclose(np.array(numbers(g), float), np.array(numbers(w), float), atol=atol, err_msg=f"row {i}")

@@ -115,7 +115,7 @@ def test_expand_rollups_threshold_and_top_k(tmp_path, tiny, model):
     rows = read_output(tmp_path / "out.jsonl")
     proba = model.predict_proba(TEXTS)
     assert list(rows[0]) == [
-        "id", "text", "note", "x", *(f"emo_{lab}" for lab in GO_EMOTIONS), "emo_labels", "emo_top", "emo_top_score",
+        "id", "text", "note", "x", *(f"emo_{lab}" for lab in GO_EMOTIONS), "emo_labels", "emo_top", "emo_top_score", "emo_english",
         *(f"emo_ekman_{g}" for g in groups("ekman")), *(f"emo_sentiment_{g}" for g in groups("sentiment")),
     ]
     assert [r["emo_labels"] for r in rows] == model.predict(TEXTS, threshold=0.3, top_k=2)
@@ -131,7 +131,7 @@ def test_struct_result_with_rollups_and_long_text_options(tmp_path, tiny, tiny_b
                "--long-texts", "truncate")
     assert done.returncode == 0, done.stderr
     result = pq.read_table(tmp_path / "out.parquet").column("emotions")
-    assert result.type.names == ["scores", "labels", "top", "top_score", "sentiment"]
+    assert result.type.names == ["scores", "labels", "top", "top_score", "english", "sentiment"]
     truncated = EmotionModel(tiny_bundle, long_texts="truncate").predict_proba([LONG])[0]
     assert result[4]["scores"]["joy"].as_py() == pytest.approx(truncated[GO_EMOTIONS.index("joy")], abs=1e-6)
 

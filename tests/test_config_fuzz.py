@@ -150,7 +150,7 @@ def test_score_arrow_options_score_or_raise_usage_errors(model, value, top_k, ro
     except UsageError:
         return
     assert len(out) == 3 and expected_thresholds(value, model.threshold_table.values) is not None
-    assert check_rollups(rollups) == tuple(f.name for f in out.type)[2 + 2 * (schema_version == 2):]
+    assert check_rollups(rollups) == tuple(f.name for f in out.type)[2 + 3 * (schema_version == 2):]
 
 
 def write_bytes(path: Path, content) -> None:

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 import emospark
 from emospark import EmotionModel, MissingExtraError
 from emospark.core.model_cache import cached_model
+from emospark.core.language import english_flags
 from emospark.core.schema import result_type, to_arrow
 
 from .conftest import SHARED_DATA, assert_same_rows
@@ -34,7 +35,7 @@ def df() -> pd.DataFrame:
 
 def core_result(model: EmotionModel, texts: list, **options) -> pa.StructArray:
     proba = model.predict_proba(texts)
-    return to_arrow(proba, model.labels_from_proba(proba, **options), model.labels)
+    return to_arrow(proba, model.labels_from_proba(proba, **options), model.labels, english=english_flags(texts))
 
 
 def test_struct_column_is_the_shared_arrow_type_and_equals_the_core(df, model):
@@ -58,7 +59,7 @@ LABEL_COLS = [f"emotions_{lab}" for lab in emospark.GO_EMOTIONS]
 
 def test_expand_gives_prefixed_label_columns_labels_and_top(df, model):
     out = df.emotions.score(expand=True, model=model)
-    assert list(out.columns) == ["id", "text", *LABEL_COLS, "emotions_labels", "emotions_top", "emotions_top_score"]
+    assert list(out.columns) == ["id", "text", *LABEL_COLS, "emotions_labels", "emotions_top", "emotions_top_score", "emotions_english"]
     assert (out[LABEL_COLS].dtypes == np.float32).all()
     proba = model.predict_proba(TEXTS)
     np.testing.assert_array_equal(out[LABEL_COLS].to_numpy(), proba)

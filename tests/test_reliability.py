@@ -28,6 +28,7 @@ import emospark
 from emospark import BundleError, EmotionModel
 from emospark.labels import GO_EMOTIONS
 from emospark.core.model_cache import cached_model
+from emospark.core.language import english_flags
 from emospark.core.schema import result_type, to_arrow
 
 from .bad_inputs import ARROW_CASES, CASES, ERROR_CASES, TEXT_CASES, Case
@@ -47,7 +48,7 @@ def model(tiny_bundle) -> EmotionModel:
 def core_result(model: EmotionModel, values) -> pa.StructArray:
     """What the core gives, as the shared Arrow result column."""
     proba = model.predict_proba(values)
-    return to_arrow(proba, model.labels_from_proba(proba), model.labels)
+    return to_arrow(proba, model.labels_from_proba(proba), model.labels, english=english_flags(list(values)))
 
 
 def check_expectation(case: Case, proba: np.ndarray) -> None:
@@ -194,12 +195,14 @@ def read_scored(path: Path) -> tuple[list[int], list[int], pa.StructArray]:
     """(case, row, result column) of a CLI output; CSV's flat columns rebuilt into the struct."""
     if path.suffix == ".csv":
         table = pa_csv.read_csv(path, convert_options=pa_csv.ConvertOptions(
-            column_types={"text": pa.string(), "emotions_labels": pa.string(),
+            column_types={"text": pa.string(), "emotions_labels": pa.string(), "emotions_english": pa.string(),
                           **{f"emotions_{lab}": pa.float32() for lab in GO_EMOTIONS}},
             strings_can_be_null=False))
         proba = np.column_stack([table.column(f"emotions_{lab}").to_numpy(zero_copy_only=False) for lab in GO_EMOTIONS])
         labels = [s.split(",") if s else [] for s in table.column("emotions_labels").to_pylist()]
-        result = to_arrow(proba.astype(np.float32), labels)
+        english = pa.array([{"true": True, "false": False}.get(s) for s in table.column("emotions_english").to_pylist()],
+                           pa.bool_())
+        result = to_arrow(proba.astype(np.float32), labels, english=english)
     elif path.suffix == ".jsonl":
         table = pa.Table.from_pylist([json.loads(line) for line in path.read_text(encoding="utf-8").split("\n")[:-1]])
         result = pa.array(table.column("emotions").to_pylist(), result_type())

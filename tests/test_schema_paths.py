@@ -56,7 +56,7 @@ def test_five_local_paths_return_the_same_struct(tiny_bundle, tmp_path, schema_v
         assert_same_results(got, want)  # DuckDB scores in 2,048-row chunks: float sums may differ in the last bit
     if schema_version == 2:
         null = want.to_pylist()[1]
-        assert null["top"] is None and null["top_score"] is None and null["labels"] == []
+        assert null["top"] is None and null["top_score"] is None and null["english"] is None and null["labels"] == []
 
 
 @pytest.mark.spark

@@ -23,6 +23,7 @@ import emospark  # noqa: E402
 import emospark.spark  # noqa: E402
 from emospark.core.model_cache import cached_model  # noqa: E402
 from emospark.errors import InputError  # noqa: E402
+from emospark.core.language import english_flags  # noqa: E402
 from emospark.core.schema import result_type, to_arrow  # noqa: E402
 
 from .conftest import SHARED_DATA, assert_same_rows  # noqa: E402
@@ -231,6 +232,6 @@ def test_default_bundle_parity_core_pandas_spark(spark):
     texts = texts + [None]
     core = cached_model(None)
     proba = core.predict_proba(texts)
-    from_core = to_arrow(proba, core.labels_from_proba(proba), core.labels)
+    from_core = to_arrow(proba, core.labels_from_proba(proba), core.labels, english=english_flags(texts))
     assert_same_rows(expected(texts), from_core, atol=0)
     assert_same_rows(scored_in_order(texts_frame(spark, texts)), from_core, atol=1e-5)

@@ -97,7 +97,7 @@ def test_schema_version_1_and_2_types_come_from_score_type(spark, tiny_bundle):
         out = emospark.spark.score(df, "text", model=str(tiny_bundle.root), schema_version=version,
                                    rollups=["ekman"])
         assert out.schema["emotions"].dataType == from_arrow_type(score_type(GO_EMOTIONS, ["ekman"], version))
-    assert [f.name for f in out.schema["emotions"].dataType.fields][:4] == ["scores", "labels", "top", "top_score"]
+    assert [f.name for f in out.schema["emotions"].dataType.fields][:5] == ["scores", "labels", "top", "top_score", "english"]
     got = out.orderBy("id").toArrow().column("emotions")
     want = expected(TEXTS[:12], str(tiny_bundle.root), rollups=["ekman"])
     assert [r["top"] for r in got.to_pylist()] == [r["top"] for r in want.to_pylist()]

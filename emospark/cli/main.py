@@ -298,6 +298,7 @@ def run_score(args: argparse.Namespace, reporter: Reporter) -> None:
             raise OutputError(f"cannot write {args.output}: {exc}") from None
         out.commit()
     reporter.finish(output=str(args.output))
+    reporter.warn(scorer.not_english_message(), not_english=scorer.english[False])
 
 
 def run_eval(args: argparse.Namespace, reporter: Reporter) -> None:

@@ -108,6 +108,17 @@ class Reporter:
             self.stream.write(f"{clear}emospark: {self.task} done: {rows}{seconds:.1f} s{rate}{where}\n")
             self.stream.flush()
 
+    def warn(self, message: str | None, **fields: Any) -> None:
+        """A warning about the result (e.g. texts that are not English), unless ``message``
+        is None or the mode is quiet; JSON logs get a ``warning`` event with ``fields``."""
+        if message is None or self.mode == "quiet":
+            return
+        if self.mode == "json":
+            self._event("warning", task=self.task, message=message, **fields)
+        else:
+            self.stream.write(f"emospark: warning: {message}\n")
+            self.stream.flush()
+
     def error(self, exc: BaseException, exit_code: int) -> None:
         """The command failed (always reported, even in quiet mode)."""
         if self.json:

@@ -19,6 +19,8 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from ..errors import TextTypeError
+
 _MISSING_TYPES = ("NAType", "NaTType")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -37,7 +39,7 @@ def is_missing(value: Any) -> bool:
 def as_list(texts: Iterable[Any]) -> list[Any]:
     """The texts as a list; a lone string is refused so it is not split into characters."""
     if isinstance(texts, (str, bytes)):
-        raise TypeError("texts must be a sequence of strings, not a single string: wrap it in a list")
+        raise TextTypeError("texts must be a sequence of strings, not a single string: wrap it in a list")
     if hasattr(texts, "to_pylist"):  # pyarrow arrays and chunked arrays
         return texts.to_pylist()
     return list(texts)
@@ -75,5 +77,5 @@ def split_missing(texts: Iterable[Any]) -> tuple[np.ndarray, list[str]]:
         elif is_missing(value):
             present[i] = False
         else:
-            raise TypeError(f"texts[{i}] is {not_text(value)}")
+            raise TextTypeError(f"texts[{i}] is {not_text(value)}")
     return present, kept

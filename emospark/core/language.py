@@ -22,29 +22,33 @@ from __future__ import annotations
 
 import re
 import warnings
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import numpy as np
 import pyarrow as pa
 
-from ..errors import require
+from ..errors import MissingExtraError, require
 
 ENGLISH = "en"
 # CLD2 codes read as English: English, Scots, unknown, emoji/inherited script, no text.
 ENGLISH_LIKE = frozenset({"en", "sco", "un", "xx-Qaai", "xxx"})
 _LEGACY = {"iw": "he", "in": "id", "jw": "jv"}  # CLD2's old codes -> today's ISO 639
-_IGNORED = re.compile(r"\S+://\S+|\bwww\.\S+|(?<!\w)/?[ru]/\w+|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Every alternative starts with a bounded prefix, so the scan is linear in the text's length
+# (``\S+://`` backtracked quadratically: minutes on one 1 MB word).
+_IGNORED = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]{0,15}://\S+|\bwww\.\S+|(?<!\w)/?[ru]/\w+|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+SAMPLE_CHARS = 4096  # the language of a longer text is judged on its first 4,096 characters
 
 
 def _cld2():
     return require("pycld2", "lang", "the English-only check (emospark.core.language)")
 
 
-def _language(cld2, text: str | None) -> str | None:
-    """``en`` for English or undecidable text, else the CLD2 code; None for a null."""
-    if text is None:
+def _language(cld2, text: object) -> str | None:
+    """``en`` for English or undecidable text, else the CLD2 code; None for a missing
+    value (None, NaN, pandas' NA: anything that is not a string)."""
+    if not isinstance(text, str):
         return None
-    text = _IGNORED.sub(" ", text).encode("utf-8", "replace").decode("utf-8")
+    text = _IGNORED.sub(" ", text[:SAMPLE_CHARS]).encode("utf-8", "replace").decode("utf-8")
     try:
         reliable, _, details = cld2.detect(text, isPlainText=True, hintLanguage=ENGLISH)
     except cld2.error:  # text CLD2 cannot read: undecidable
@@ -72,8 +76,34 @@ def english_array(texts: pa.Array | pa.ChunkedArray) -> pa.BooleanArray:
     """The check over an Arrow string column: True/False per text, null where the text is null."""
     if isinstance(texts, pa.ChunkedArray):
         texts = texts.combine_chunks()
-    codes = languages(texts.to_pylist())
+    return _flags(languages(texts.to_pylist()))
+
+
+def english_flags(texts: Sequence[str | None]) -> pa.BooleanArray:
+    """The result's ``english`` field for these texts: as :func:`english_array`, or all null
+    (with one :class:`LanguageCheckUnavailable` warning per process) where CLD2 is not
+    installed, e.g. on Linux ARM, which it has no wheel for."""
+    global _UNAVAILABLE_WARNED
+    try:
+        cld2 = _cld2()
+    except MissingExtraError as exc:
+        if not _UNAVAILABLE_WARNED:
+            _UNAVAILABLE_WARNED = True
+            warnings.warn(f"{exc} (the result's english field is null until then)", LanguageCheckUnavailable,
+                          stacklevel=2)
+        return pa.nulls(len(texts), pa.bool_())
+    return _flags([_language(cld2, t) for t in texts])
+
+
+def _flags(codes: Sequence[str | None]) -> pa.BooleanArray:
     return pa.array([None if c is None else c == ENGLISH for c in codes], type=pa.bool_())
+
+
+_UNAVAILABLE_WARNED = False
+
+
+class LanguageCheckUnavailable(UserWarning):
+    """The English-only check is not installed: ``english`` is null (``pip install pycld2``)."""
 
 
 class NotEnglishWarning(UserWarning):
@@ -85,10 +115,14 @@ def not_english_message(english: np.ndarray | pa.Array | pa.ChunkedArray) -> str
     None when every text is English."""
     flags = english.to_numpy(zero_copy_only=False) if isinstance(english, (pa.Array, pa.ChunkedArray)) else english
     flags = [f for f in np.asarray(flags, dtype=object).tolist() if f is not None]
-    others = sum(1 for f in flags if not f)
+    return count_message(sum(1 for f in flags if not f), len(flags))
+
+
+def count_message(others: int, texts: int) -> str | None:
+    """:func:`not_english_message` from counts: ``others`` of ``texts`` are not English."""
     if not others:
         return None
-    return (f"{others:,} of {len(flags):,} texts ({others / len(flags):.1%}) are not English: the model reads "
+    return (f"{others:,} of {texts:,} texts ({others / texts:.1%}) are not English: the model reads "
             "English only, so their scores mean nothing (see the english field)")
 
 

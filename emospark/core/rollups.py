@@ -27,6 +27,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pyarrow as pa
 
+from ..errors import BundleError, UsageError
 from ..labels import GO_EMOTIONS
 from .schema import scores_to_arrow, scores_type
 
@@ -58,7 +59,7 @@ def mapping(rollup: str) -> Mapping[str, tuple[str, ...]]:
     try:
         return ROLLUPS[rollup]
     except KeyError:
-        raise ValueError(f"unknown roll-up {rollup!r}: choose from {list(ROLLUPS)}") from None
+        raise UsageError(f"unknown roll-up {rollup!r}: choose from {list(ROLLUPS)}") from None
 
 
 def groups(rollup: str) -> tuple[str, ...]:
@@ -71,7 +72,7 @@ def rollup_scores(proba: np.ndarray, rollup: str, labels: Sequence[str] = GO_EMO
     ``proba`` (whose columns are ``labels``)."""
     missing = [lab for members in mapping(rollup).values() for lab in members if lab not in labels]
     if missing:
-        raise ValueError(f"the '{rollup}' roll-up needs the go_emotions labels; the model lacks {missing}")
+        raise BundleError(f"the '{rollup}' roll-up needs the go_emotions labels; the model lacks {missing}")
     proba = np.asarray(proba, dtype=np.float32)
     columns = [proba[:, [labels.index(lab) for lab in members]].max(axis=1) for members in mapping(rollup).values()]
     return np.stack(columns, axis=1)
@@ -107,7 +108,7 @@ def add_rollups(
     >>> proba = np.full((1, 28), 0.2, dtype=np.float32)
     >>> out = add_rollups(to_arrow(proba, [[]]), proba, ["ekman", "sentiment"])
     >>> [f.name for f in out.type]
-    ['scores', 'labels', 'top', 'top_score', 'ekman', 'sentiment']
+    ['scores', 'labels', 'top', 'top_score', 'english', 'ekman', 'sentiment']
     """
     fields = list(result.type) + [pa.field(name, rollup_type(name)) for name in rollups]
     arrays = [result.field(i) for i in range(result.type.num_fields)]

@@ -6,7 +6,7 @@ from typing import Sequence
 
 import onnxruntime as ort
 
-from ..errors import BundleError
+from ..errors import BundleError, UsageError
 
 
 def make_session(
@@ -21,7 +21,7 @@ def make_session(
     so.inter_op_num_threads = 1
     if threads is not None:
         if threads < 1:
-            raise ValueError(f"threads must be >= 1, got {threads}")
+            raise UsageError(f"threads must be >= 1, got {threads}")
         so.intra_op_num_threads = threads
     so.log_severity_level = 3
     # Bundles may store weights as int8 behind DequantizeLinear (the default bundle does for
@@ -35,7 +35,7 @@ def make_session(
     chosen = list(providers) if providers else ["CPUExecutionProvider"]
     unknown = [p for p in chosen if p not in available]
     if unknown:
-        raise ValueError(f"onnxruntime providers {unknown} are not available here; available: {available}")
+        raise UsageError(f"onnxruntime providers {unknown} are not available here; available: {available}")
     try:
         return ort.InferenceSession(str(path), sess_options=so, providers=chosen)
     except Exception as exc:  # onnxruntime raises its own RuntimeError subclasses

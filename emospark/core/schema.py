@@ -8,23 +8,27 @@ Schema version 2 (the default), a struct column (default name ``emotions``) with
   (most probable first when ``top_k`` is used);
 - ``top``: string, the most probable label (whether or not it passes its threshold);
 - ``top_score``: float32, its probability;
+- ``english``: bool, False where the text is reliably in another language, which the
+  default models cannot read (see :mod:`emospark.core.language`); null for a missing
+  text, and null everywhere where the language check is not installed;
 - one float32 struct per roll-up (see :mod:`emospark.core.rollups`), if asked for.
 
-Schema version 1 is the same without ``top`` and ``top_score`` (the shape of emospark
-0.1), for appending to tables written before.
+Schema version 1 is the same without ``top``, ``top_score`` and ``english`` (the shape of
+emospark 0.1), for appending to tables written before.
 
-A missing text (None/NaN/NA) gives a row whose scores, ``top`` and ``top_score`` are
-null and whose labels are empty; the row itself is never dropped.
+A missing text (None/NaN/NA) gives a row whose scores, ``top``, ``top_score`` and
+``english`` are null and whose labels are empty; the row itself is never dropped.
 
->>> import numpy as np
+>>> import numpy as np, pyarrow as pa
 >>> from emospark.core.schema import result_type, to_arrow
 >>> str(result_type(("joy", "anger"), schema_version=1))
 'struct<scores: struct<joy: float, anger: float>, labels: list<item: string>>'
 >>> [f.name for f in result_type(("joy", "anger"))]
-['scores', 'labels', 'top', 'top_score']
->>> rows = to_arrow(np.array([[0.9, 0.1], [np.nan, np.nan]], dtype=np.float32), [["joy"], []], ("joy", "anger"))
+['scores', 'labels', 'top', 'top_score', 'english']
+>>> rows = to_arrow(np.array([[0.9, 0.1], [np.nan, np.nan]], dtype=np.float32), [["joy"], []], ("joy", "anger"),
+...                 english=pa.array([True, None]))
 >>> rows.to_pylist()[1]
-{'scores': {'joy': None, 'anger': None}, 'labels': [], 'top': None, 'top_score': None}
+{'scores': {'joy': None, 'anger': None}, 'labels': [], 'top': None, 'top_score': None, 'english': None}
 >>> rows.to_pylist()[0]["top"]
 'joy'
 """
@@ -56,7 +60,7 @@ def result_type(
     :func:`emospark.core.rollups.group_names`) adds one float32 struct per roll-up at the end."""
     fields = [pa.field("scores", scores_type(labels)), pa.field("labels", pa.list_(pa.string()))]
     if schema_version >= 2:
-        fields += [pa.field("top", pa.string()), pa.field("top_score", pa.float32())]
+        fields += [pa.field("top", pa.string()), pa.field("top_score", pa.float32()), pa.field("english", pa.bool_())]
     fields += [pa.field(name, scores_type(groups)) for name, groups in (rollups or {}).items()]
     return pa.struct(fields)
 
@@ -66,13 +70,16 @@ def to_arrow(
     label_lists: Sequence[Sequence[str]],
     labels: Sequence[str] = GO_EMOTIONS,
     schema_version: int = SCHEMA_VERSION,
+    english: pa.Array | None = None,
 ) -> pa.StructArray:
     """Build the result column (without roll-ups) from probabilities (NaN rows =
-    missing text) and the labels that passed."""
+    missing text), the labels that passed and, for schema v2, the English flags
+    (:func:`emospark.core.language.english_flags`; None: all null)."""
     proba = np.asarray(proba, dtype=np.float32)
     arrays = [scores_to_arrow(proba, labels), pa.array(label_lists, type=pa.list_(pa.string()))]
     if schema_version >= 2:
         arrays += list(top_to_arrow(proba, labels))
+        arrays.append(pa.nulls(len(proba), pa.bool_()) if english is None else english.cast(pa.bool_()))
     return pa.StructArray.from_arrays(arrays, fields=list(result_type(labels, schema_version=schema_version)))
 
 

@@ -9,7 +9,7 @@ same values and the same type.
 >>> model = emospark.load()
 >>> out = score_arrow(model, pa.array(["Thank you so much!", None]), rollups=["sentiment"])
 >>> [f.name for f in out.type]
-['scores', 'labels', 'top', 'top_score', 'sentiment']
+['scores', 'labels', 'top', 'top_score', 'english', 'sentiment']
 >>> out.to_pylist()[0]["labels"], out.to_pylist()[0]["top"], out.to_pylist()[1]["top"]
 (['gratitude'], 'gratitude', None)
 """
@@ -20,6 +20,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pyarrow as pa
 
+from .language import english_flags
 from .model import EmotionModel
 from .options import check_rollups, check_schema_version, check_top_k
 from .progress import Progress
@@ -56,14 +57,16 @@ def score_arrow(
     """The result struct of each text, row for row. ``threshold`` and ``top_k`` are
     those of :meth:`EmotionModel.predict`; ``rollups`` adds the named roll-ups of
     :mod:`emospark.core.rollups` as fields; ``schema_version=1`` drops ``top`` and
-    ``top_score`` (the 0.1 shape); ``progress`` is that of :meth:`EmotionModel.predict_proba`
+    ``top_score`` and ``english`` (the 0.1 shape); ``progress`` is that of :meth:`EmotionModel.predict_proba`
     (off by default here: the entry points decide)."""
     check_schema_version(schema_version)
     rollups, top_k = check_rollups(rollups), check_top_k(top_k)
     thresholds = model.threshold_array(threshold)  # options are checked before any text is scored
-    proba = model.predict_proba(text_values(texts), batch_size=batch_size, progress=progress)
+    values = text_values(texts)
+    proba = model.predict_proba(values, batch_size=batch_size, progress=progress)
     labels = model.labels_from_proba(proba, threshold=thresholds, top_k=top_k)
-    result = to_arrow(proba, labels, model.labels, schema_version=schema_version)
+    english = english_flags(values) if schema_version >= 2 else None
+    result = to_arrow(proba, labels, model.labels, schema_version=schema_version, english=english)
     return add_rollups(result, proba, rollups, model.labels)
 
 

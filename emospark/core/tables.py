@@ -6,7 +6,7 @@ default ``emotions``) unless a prefix is given:
 
 - ``<prefix>_<label>``: float32 score of each label;
 - ``<prefix>_labels``: list of the labels that reach their thresholds;
-- ``<prefix>_top`` and ``<prefix>_top_score`` (schema v2);
+- ``<prefix>_top``, ``<prefix>_top_score`` and ``<prefix>_english`` (schema v2);
 - ``<prefix>_<rollup>_<group>``: float32 score of each roll-up group.
 
 A result column whose name is already taken is an error (:func:`check_names`) unless
@@ -25,11 +25,13 @@ overwriting is asked for.
 """
 from __future__ import annotations
 
+from collections import Counter
 from typing import Mapping, Sequence
 
 import pyarrow as pa
 
 from ..errors import InputError, UsageError
+from .language import count_message
 from .model import EmotionModel
 from .rollups import mapping
 from .schema import DEFAULT_COLUMN, SCHEMA_VERSION
@@ -62,7 +64,7 @@ def expand(result: pa.StructArray, prefix: str) -> list[tuple[str, pa.Array]]:
     >>> from emospark.core.schema import to_arrow
     >>> import numpy as np
     >>> [name for name, _ in expand(to_arrow(np.array([[0.9, 0.1]]), [["joy"]], ("joy", "anger")), "emo")]
-    ['emo_joy', 'emo_anger', 'emo_labels', 'emo_top', 'emo_top_score']
+    ['emo_joy', 'emo_anger', 'emo_labels', 'emo_top', 'emo_top_score', 'emo_english']
     """
     columns = []
     for i, field in enumerate(result.type):
@@ -125,11 +127,19 @@ class BatchScorer:
         self.expand = expand
         self.prefix = out_col if prefix is None else prefix
         self.schema_version = schema_version
+        self.english = Counter()  # True/False: texts found English or not so far (schema v2)
+
+    def not_english_message(self) -> str | None:
+        """What to tell the user about the texts scored so far that are not English
+        (:func:`emospark.core.language.count_message`)."""
+        return count_message(self.english[False], self.english[True] + self.english[False])
 
     def result_columns(self, texts: pa.Array) -> list[tuple[str, pa.Array]]:
         """The result for ``texts`` as (name, column) pairs."""
         result = score_arrow(self.model, texts, threshold=self.thresholds, top_k=self.top_k, rollups=self.rollups,
                              schema_version=self.schema_version)
+        if self.schema_version >= 2:
+            self.english.update(result.field("english").drop_null().to_pylist())
         return expand(result, self.prefix) if self.expand else [(self.out_col, result)]
 
     def __call__(self, batch: pa.RecordBatch) -> pa.RecordBatch:

@@ -46,6 +46,8 @@ def sql_type(t: pa.DataType) -> str:
         return "VARCHAR"
     if pa.types.is_float32(t):
         return "FLOAT"
+    if pa.types.is_boolean(t):
+        return "BOOLEAN"
     raise TypeError(f"no DuckDB type for {t}")  # pragma: no cover - the schema has only these
 
 

@@ -30,12 +30,13 @@ from collections.abc import Mapping, Sequence
 
 import pyarrow as pa
 
-from ..errors import require
+from ..errors import InputError, TextTypeError, require
 from ..core.inputs import first_not_text, not_text
 from ..core.model import EmotionModel
 from ..core.model_cache import ModelRef, cached_model
 from ..core.progress import Progress
 from ..core.schema import DEFAULT_COLUMN, SCHEMA_VERSION
+from ..core.language import warn_not_english
 from ..core.scoring import score_arrow, score_type
 from ..core.tables import check_names, expand as flat_columns, is_text
 
@@ -47,10 +48,10 @@ Threshold = float | Sequence[float] | Mapping[str, float] | None
 def text_column(df: pd.DataFrame, text_col: str) -> pd.Series:
     """The column ``text_col`` of ``df``, refused clearly if it is absent or not text."""
     if text_col not in df.columns:
-        raise ValueError(f"no column {text_col!r} to score: the DataFrame's columns are {list(df.columns)}")
+        raise InputError(f"no column {text_col!r} to score: the DataFrame's columns are {list(df.columns)}")
     column = df[text_col]
     if isinstance(column, pd.DataFrame):
-        raise ValueError(f"the column name {text_col!r} is not unique in this DataFrame")
+        raise InputError(f"the column name {text_col!r} is not unique in this DataFrame")
     return check_text(column, text_col)
 
 
@@ -64,7 +65,7 @@ def check_text(texts: pd.Series, name: object) -> pd.Series:
         dtype = dtype.categories.dtype
     arrow_text = isinstance(dtype, pd.ArrowDtype) and is_text(dtype.pyarrow_dtype)  # large, view, dictionary too
     if not arrow_text and not pd.api.types.is_string_dtype(dtype) and not texts.isna().all():
-        raise TypeError(f"column {name!r} has dtype {texts.dtype}, not text: cast it with .astype('string') first")
+        raise TextTypeError(f"column {name!r} has dtype {texts.dtype}, not text: cast it with .astype('string') first")
     return texts
 
 
@@ -95,13 +96,15 @@ def score_texts(
     try:
         result = score_arrow(model, texts, threshold=threshold, top_k=top_k, rollups=rollups, batch_size=batch_size,
                              schema_version=schema_version, progress=progress)
-    except TypeError:  # name the row by its index label too
+    except TextTypeError:  # name the row by its index label too
         row = first_not_text(texts)
         if row is None:
             raise
-        raise TypeError(
+        raise TextTypeError(
             f"column {texts.name!r}, index label {texts.index[row : row + 1].tolist()[0]!r}: texts[{row}] is {not_text(texts.iloc[row])}"
         ) from None
+    if schema_version >= 2:
+        warn_not_english(result.field("english"), stacklevel=3)
     if not expand:
         return arrow_series(result, texts.index, name)
     columns = flat_columns(result, name if prefix is None else prefix)

@@ -34,6 +34,7 @@ from ..core.model_cache import ModelRef, cached_model
 from ..core.progress import Progress, progress_bar
 from ..core.rollups import mapping
 from ..core.schema import DEFAULT_COLUMN, SCHEMA_VERSION
+from ..core.language import warn_not_english
 from ..core.scoring import Threshold, score_arrow, score_type
 from ..core.tables import check_names, expand as flat_columns
 
@@ -67,6 +68,8 @@ def score_series(texts: pl.Series, model: ModelRef | EmotionModel = None, *, pro
     check_text(texts.dtype, texts.name)
     model = model if isinstance(model, EmotionModel) else cached_model(model)
     result = score_arrow(model, texts.cast(pl.String).to_arrow(), progress=progress, **options)
+    if "english" in result.type.names:
+        warn_not_english(result.field("english"))
     return pl.Series(texts.name, result)
 
 
