@@ -1,8 +1,9 @@
-"""Zero set-up, as a new user runs it: ``/path/to/venv/bin/python script.py`` and
-``python -m emospark score --engine spark`` with a clean environment (no PYSPARK_*
-variables, the venv not activated and not on PATH, the interpreter called by its full
-path). The Python workers must run that interpreter, not ``python3`` from PATH. The
-script also loads a pipeline saved by the test session: a new JVM, a new SparkSession."""
+"""Zero set-up, as a new user runs it: ``/path/to/venv/bin/python script.py``,
+``spark-submit script.py`` and ``python -m emospark score --engine spark`` with a clean
+environment (no PYSPARK_* variables, the venv not activated and not on PATH, the
+interpreter called by its full path). The Python workers must run that interpreter, not
+``python3`` from PATH. The script also loads a pipeline saved by the test session: a new
+JVM, a new SparkSession."""
 from __future__ import annotations
 
 import json
@@ -51,6 +52,8 @@ for name, table in results.items():
     with pa.OSFile(f"{out}/{name}.arrow", "wb") as sink, pa.ipc.new_file(sink, table.schema) as w:
         w.write_table(table)
 print("python workers:", spark.sparkContext.pythonExec)
+main = spark.sparkContext.parallelize([0], 1).map(lambda _: sys.modules["__main__"].__spec__.name).collect()
+print("python daemon:", main[0])
 spark.stop()
 '''
 
@@ -70,18 +73,33 @@ def read_arrow(path: Path) -> pa.Table:
         return pa.ipc.open_file(source).read_all()
 
 
-def test_script_runs_as_written_with_the_venv_python_only(spark, tiny_bundle, tmp_path):
+def spark_submit() -> str:
+    """The venv's ``spark-submit`` (pip puts pyspark's scripts there), else the one inside
+    the pyspark package."""
+    import pyspark
+
+    beside = Path(sys.executable).parent / "spark-submit"
+    return str(beside if beside.is_file() else Path(pyspark.__file__).parent / "bin" / "spark-submit")
+
+
+def test_spark_submit_script_workers_run_the_drivers_python(spark, tiny_bundle, tmp_path):
+    """``spark-submit`` with the venv not activated: the driver's Python is named once
+    (``spark.pyspark.driver.python``; PATH's ``python3`` lacks pyspark), and the workers run
+    it too, although pyspark would start ``python3`` from PATH. (``python script.py`` runs in
+    :func:`test_readme_and_docs_spark_examples_run_as_written`.)"""
     df = spark.createDataFrame(list(enumerate(TEXTS)), "id long, body string")
     fitted = pipeline_of(tiny_bundle).fit(df)
     fitted.write().save(str(tmp_path / "pipeline"))
     from_this_session = fitted.transform(df).orderBy("id").toArrow().column("emotions")
     (tmp_path / "texts.json").write_text(json.dumps(TEXTS))
     (tmp_path / "script.py").write_text(SCRIPT)
-    done = subprocess.run([sys.executable, str(tmp_path / "script.py"), str(tiny_bundle.root),
+    done = subprocess.run([spark_submit(), "--conf", f"spark.pyspark.driver.python={sys.executable}",
+                           str(tmp_path / "script.py"), str(tiny_bundle.root),
                            str(tmp_path / "pipeline"), str(tmp_path / "texts.json"), str(tmp_path)],
                           env=clean_env(), cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert f"python workers: {sys.executable}" in done.stdout
+    assert "python daemon: emospark.integrations.spark.daemon" in done.stdout  # imports emospark before forking
     want = expected(TEXTS, str(tiny_bundle.root))
     assert_same_rows(read_arrow(tmp_path / "udf.arrow").column("emotions"), want)
     assert_same_rows(read_arrow(tmp_path / "sql.arrow").column("emotions"), want)
@@ -123,6 +141,22 @@ def test_udf_keeps_an_explicit_python_choice(spark):
         else:
             os.environ["PYSPARK_PYTHON"] = before
         sc.pythonExec = saved
+
+
+def test_a_daemon_module_set_by_the_user_is_kept(spark):
+    from emospark.integrations.spark.environment import preload_in_daemon
+
+    conf = spark.sparkContext._jsc.sc().conf()
+    before = conf.get("spark.python.daemon.module") if conf.contains("spark.python.daemon.module") else None
+    try:
+        conf.set("spark.python.daemon.module", "pyspark.daemon")
+        preload_in_daemon(spark.sparkContext)
+        assert conf.get("spark.python.daemon.module") == "pyspark.daemon"
+    finally:
+        if before is None:
+            conf.remove("spark.python.daemon.module")
+        else:
+            conf.set("spark.python.daemon.module", before)
 
 
 def python_blocks(markdown: Path, headings: list[str]) -> list[str]:
