@@ -52,8 +52,6 @@ for name, table in results.items():
     with pa.OSFile(f"{out}/{name}.arrow", "wb") as sink, pa.ipc.new_file(sink, table.schema) as w:
         w.write_table(table)
 print("python workers:", spark.sparkContext.pythonExec)
-main = spark.sparkContext.parallelize([0], 1).map(lambda _: sys.modules["__main__"].__spec__.name).collect()
-print("python daemon:", main[0])
 spark.stop()
 '''
 
@@ -99,7 +97,6 @@ def test_spark_submit_script_workers_run_the_drivers_python(spark, tiny_bundle, 
                           env=clean_env(), cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert f"python workers: {sys.executable}" in done.stdout
-    assert "python daemon: emospark.integrations.spark.daemon" in done.stdout  # imports emospark before forking
     want = expected(TEXTS, str(tiny_bundle.root))
     assert_same_rows(read_arrow(tmp_path / "udf.arrow").column("emotions"), want)
     assert_same_rows(read_arrow(tmp_path / "sql.arrow").column("emotions"), want)
@@ -141,22 +138,6 @@ def test_udf_keeps_an_explicit_python_choice(spark):
         else:
             os.environ["PYSPARK_PYTHON"] = before
         sc.pythonExec = saved
-
-
-def test_a_daemon_module_set_by_the_user_is_kept(spark):
-    from emospark.integrations.spark.environment import preload_in_daemon
-
-    conf = spark.sparkContext._jsc.sc().conf()
-    before = conf.get("spark.python.daemon.module") if conf.contains("spark.python.daemon.module") else None
-    try:
-        conf.set("spark.python.daemon.module", "pyspark.daemon")
-        preload_in_daemon(spark.sparkContext)
-        assert conf.get("spark.python.daemon.module") == "pyspark.daemon"
-    finally:
-        if before is None:
-            conf.remove("spark.python.daemon.module")
-        else:
-            conf.set("spark.python.daemon.module", before)
 
 
 def python_blocks(markdown: Path, headings: list[str]) -> list[str]:

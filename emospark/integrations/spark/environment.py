@@ -8,9 +8,7 @@ not found, and a ``spark.pyspark.python`` set in the session builder is ignored 
 - ``PYSPARK_PYTHON`` set: kept as it is;
 - else ``spark.pyspark.python`` set: the workers run it;
 - else, in local mode: the workers run the driver's interpreter (``sys.executable``),
-  which has emospark since the driver imported it; and, unless
-  ``spark.python.daemon.module`` is set, their daemon is :mod:`.daemon`, which imports
-  emospark once before it forks the workers (the first job starts faster).
+  which has emospark since the driver imported it.
 
 On a cluster nothing is guessed: a worker that cannot import emospark fails its first
 task with :func:`missing_emospark_message` (see :mod:`.udf`).
@@ -34,18 +32,6 @@ def use_driver_python(sc=None) -> None:
         sc.pythonExec = configured
     elif sc.master.startswith("local"):
         sc.pythonExec = sys.executable
-        preload_in_daemon(sc)
-
-
-def preload_in_daemon(sc) -> None:
-    """Local mode, driver's Python: the Python daemon imports emospark before it forks
-    workers, unless the user chose a daemon module. Set in the running context's own
-    conf, read when the first Python task starts a daemon (a later change is ignored)."""
-    from .daemon import MODULE
-
-    conf = sc._jsc.sc().conf()
-    if not conf.contains("spark.python.daemon.module"):
-        conf.set("spark.python.daemon.module", MODULE)
 
 
 FIX_HINT = ("install emospark (pip install \"emospark[spark]\") into that Python on every node, or point Spark "
