@@ -82,19 +82,19 @@ def spark_submit() -> str:
 
 def test_spark_submit_script_workers_run_the_drivers_python(spark, tiny_bundle, tmp_path):
     """``spark-submit`` with the venv not activated: the driver's Python is named once
-    (``spark.pyspark.driver.python``; PATH's ``python3`` lacks pyspark), and the workers run
-    it too, although pyspark would start ``python3`` from PATH. (``python script.py`` runs in
-    :func:`test_readme_and_docs_spark_examples_run_as_written`.)"""
+    (``PYSPARK_DRIVER_PYTHON``, as docs/spark.md says; PATH's ``python3`` lacks pyspark), and
+    the workers run it too, although pyspark would start ``python3`` from PATH. (``python
+    script.py`` runs in :func:`test_readme_and_docs_spark_examples_run_as_written`.)"""
     df = spark.createDataFrame(list(enumerate(TEXTS)), "id long, body string")
     fitted = pipeline_of(tiny_bundle).fit(df)
     fitted.write().save(str(tmp_path / "pipeline"))
     from_this_session = fitted.transform(df).orderBy("id").toArrow().column("emotions")
     (tmp_path / "texts.json").write_text(json.dumps(TEXTS))
     (tmp_path / "script.py").write_text(SCRIPT)
-    done = subprocess.run([spark_submit(), "--conf", f"spark.pyspark.driver.python={sys.executable}",
-                           str(tmp_path / "script.py"), str(tiny_bundle.root),
+    done = subprocess.run([spark_submit(), str(tmp_path / "script.py"), str(tiny_bundle.root),
                            str(tmp_path / "pipeline"), str(tmp_path / "texts.json"), str(tmp_path)],
-                          env=clean_env(), cwd=tmp_path, capture_output=True, text=True, timeout=300)
+                          env={**clean_env(), "PYSPARK_DRIVER_PYTHON": sys.executable}, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert f"python workers: {sys.executable}" in done.stdout
     want = expected(TEXTS, str(tiny_bundle.root))
