@@ -88,12 +88,15 @@ def measure_spark(job: Job, texts: list[str], cache: Path) -> Measurement:
 
 
 # -- issue 14's throughput goals: the UDF against the core on the same texts and cores -----------
-def throughput(n_large: int = 20_000, n_small: int = 1_000, threads: int = 2) -> dict[str, float]:
+def throughput(n_large: int = 20_000, n_small: int = 1_000, threads: int = 2,
+               conf: dict[str, str] | None = None) -> dict[str, float]:
     """Seconds for: the core (``emospark.load(threads)`` in this process) on ``n_large``
     texts (model loaded before) and on ``n_small`` texts (load included); the UDF on
     ``local[threads]`` on ``n_small`` texts as the first job of a started session (Python
     workers start and load the model: included; JVM start: excluded), then on ``n_large``
-    texts (workers warm). The driver's DataFrames are built and cached before timing."""
+    texts (workers warm). The driver's DataFrames are built and cached before timing.
+    ``conf``: extra session settings, e.g. ``{"spark.python.daemon.module": "pyspark.daemon"}``
+    to time pyspark's own daemon instead of emospark's preloading one."""
     import pandas as pd
     from pyspark.sql import SparkSession
 
@@ -113,8 +116,11 @@ def throughput(n_large: int = 20_000, n_small: int = 1_000, threads: int = 2) ->
     out["core_large"] = time.perf_counter() - t
     del model
 
-    spark = (SparkSession.builder.master(f"local[{threads}]").config("spark.ui.enabled", "false")
-             .config("spark.sql.shuffle.partitions", str(threads)).getOrCreate())
+    builder = (SparkSession.builder.master(f"local[{threads}]").config("spark.ui.enabled", "false")
+               .config("spark.sql.shuffle.partitions", str(threads)))
+    for key, value in (conf or {}).items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     try:
         frames = {n: spark.createDataFrame(pd.DataFrame({"text": texts[:n]})).repartition(threads).cache()

@@ -160,15 +160,16 @@ def run_driver(log_dir: Path, target: list[str], bundle: Path, texts: list, time
 
 
 def driver_extras(log_dir: Path) -> tuple:
-    """What :func:`extras` wrote in the last :func:`run_driver` run: (sql table, ml table, checks)."""
+    """What :func:`extras` wrote in the last :func:`run_driver` run: (sql table, ml stage table,
+    ml pipeline table, checks)."""
     import pyarrow as pa
 
     out = log_dir / "driver-out"
     tables = []
-    for name in ("sql", "ml"):
+    for name in ("sql", "ml", "pipeline"):
         with pa.memory_map(str(out / f"{name}.arrow")) as source:
             tables.append(pa.ipc.open_file(source).read_all())
-    return tables[0], tables[1], json.loads((out / "checks.json").read_text())
+    return (*tables, json.loads((out / "checks.json").read_text()))
 
 
 def worker_loads(spark, partitions: int = 8) -> list[dict]:
@@ -237,8 +238,8 @@ def write_arrow(table, path: Path) -> None:
 
 
 def extras(spark, df, bundle: str, out: Path) -> None:
-    """SQL, the Transformer saved and loaded, and a bad option, in this session:
-    ``sql.arrow``, ``ml.arrow`` and ``checks.json`` in ``out``."""
+    """SQL, the Transformer saved and loaded alone and in a Pipeline, and a bad option, in
+    this session: ``sql.arrow``, ``ml.arrow``, ``pipeline.arrow`` and ``checks.json`` in ``out``."""
     import emospark.spark
     from emospark.errors import EmosparkError
 
@@ -258,6 +259,15 @@ def extras(spark, df, bundle: str, out: Path) -> None:
         checks["overwrite"] = f"{type(exc).__name__}: {exc}"
     loaded = emospark.spark.EmotionClassifier.load(str(out / "stage"))
     write_arrow(loaded.transform(df).orderBy("id").toArrow(), out / "ml.arrow")
+    # a Pipeline holding the stage after another one: fitted, saved, loaded, applied
+    from pyspark.ml import Pipeline, PipelineModel
+    from pyspark.ml.feature import SQLTransformer
+
+    shutil.rmtree(out / "pipeline", ignore_errors=True)
+    rename = SQLTransformer(statement="SELECT id, text AS body FROM __THIS__")
+    stage = emospark.spark.EmotionClassifier(inputCol="body", outputCol="emotions", model=bundle)
+    Pipeline(stages=[rename, stage]).fit(df).write().save(str(out / "pipeline"))
+    write_arrow(PipelineModel.load(str(out / "pipeline")).transform(df).orderBy("id").toArrow(), out / "pipeline.arrow")
     try:
         emospark.spark.score(df, "text", threshold=2.0)
     except EmosparkError as exc:

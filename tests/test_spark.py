@@ -216,11 +216,14 @@ def test_spark_connect_on_the_cluster_equals_pandas(cluster, tiny_bundle):
 
 
 def check_extras(log_dir, bundle, overwrite: str) -> None:
-    """SQL and the Transformer (saved, loaded) equal the pandas path; a bad option was refused."""
-    sql, ml, checks = driver_extras(log_dir)
+    """SQL and the Transformer (saved, loaded, alone and in a Pipeline) equal the pandas path;
+    a bad option was refused."""
+    sql, ml, pipeline, checks = driver_extras(log_dir)
     want = expected(TEXTS, str(bundle.root))
     assert_same_rows(sql.column("emotions"), want)
     assert_same_rows(ml.column("emotions"), want)
+    assert pipeline.column_names == ["id", "body", "emotions"]
+    assert_same_rows(pipeline.column("emotions"), want)
     assert checks["bad_option"] == "UsageError"
     assert checks["overwrite"].startswith(overwrite), checks
 

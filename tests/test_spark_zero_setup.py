@@ -1,8 +1,9 @@
-"""Zero set-up, as a new user runs it: ``/path/to/venv/bin/python script.py`` and
-``python -m emospark score --engine spark`` with a clean environment (no PYSPARK_*
-variables, the venv not activated and not on PATH, the interpreter called by its full
-path). The Python workers must run that interpreter, not ``python3`` from PATH. The
-script also loads a pipeline saved by the test session: a new JVM, a new SparkSession."""
+"""Zero set-up, as a new user runs it: ``/path/to/venv/bin/python script.py``,
+``spark-submit script.py`` and ``python -m emospark score --engine spark`` with a clean
+environment (no PYSPARK_* variables, the venv not activated and not on PATH, the
+interpreter called by its full path). The Python workers must run that interpreter, not
+``python3`` from PATH. The script also loads a pipeline saved by the test session: a new
+JVM, a new SparkSession."""
 from __future__ import annotations
 
 import json
@@ -70,16 +71,30 @@ def read_arrow(path: Path) -> pa.Table:
         return pa.ipc.open_file(source).read_all()
 
 
-def test_script_runs_as_written_with_the_venv_python_only(spark, tiny_bundle, tmp_path):
+def spark_submit() -> str:
+    """The venv's ``spark-submit`` (pip puts pyspark's scripts there), else the one inside
+    the pyspark package."""
+    import pyspark
+
+    beside = Path(sys.executable).parent / "spark-submit"
+    return str(beside if beside.is_file() else Path(pyspark.__file__).parent / "bin" / "spark-submit")
+
+
+def test_spark_submit_script_workers_run_the_drivers_python(spark, tiny_bundle, tmp_path):
+    """``spark-submit`` with the venv not activated: the driver's Python is named once
+    (``PYSPARK_DRIVER_PYTHON``, as docs/spark.md says; PATH's ``python3`` lacks pyspark), and
+    the workers run it too, although pyspark would start ``python3`` from PATH. (``python
+    script.py`` runs in :func:`test_readme_and_docs_spark_examples_run_as_written`.)"""
     df = spark.createDataFrame(list(enumerate(TEXTS)), "id long, body string")
     fitted = pipeline_of(tiny_bundle).fit(df)
     fitted.write().save(str(tmp_path / "pipeline"))
     from_this_session = fitted.transform(df).orderBy("id").toArrow().column("emotions")
     (tmp_path / "texts.json").write_text(json.dumps(TEXTS))
     (tmp_path / "script.py").write_text(SCRIPT)
-    done = subprocess.run([sys.executable, str(tmp_path / "script.py"), str(tiny_bundle.root),
+    done = subprocess.run([spark_submit(), str(tmp_path / "script.py"), str(tiny_bundle.root),
                            str(tmp_path / "pipeline"), str(tmp_path / "texts.json"), str(tmp_path)],
-                          env=clean_env(), cwd=tmp_path, capture_output=True, text=True, timeout=300)
+                          env={**clean_env(), "PYSPARK_DRIVER_PYTHON": sys.executable}, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert f"python workers: {sys.executable}" in done.stdout
     want = expected(TEXTS, str(tiny_bundle.root))
