@@ -77,6 +77,22 @@ def expand(result: pa.StructArray, prefix: str) -> list[tuple[str, pa.Array]]:
     return columns
 
 
+def check_free(existing: Sequence[str], result: pa.StructType, out_col: str, *, flat: bool = False,
+               prefix: str | None = None, overwrite: bool = False) -> None:
+    """:func:`check_names` for the columns a result of type ``result`` will add: ``out_col``,
+    or with ``flat`` the columns of :func:`expand` (``prefix`` defaulting to ``out_col``).
+
+    >>> from emospark.core.schema import result_type
+    >>> check_free(["id", "emo_joy"], result_type(("joy",)), "emo", flat=True)
+    Traceback (most recent call last):
+    ...
+    emospark.errors.UsageError: the result columns ['emo_joy'] are already in the table: ...
+    """
+    empty = pa.array([], type=result)
+    new = [name for name, _ in expand(empty, out_col if prefix is None else prefix)] if flat else [out_col]
+    check_names(existing, new, overwrite=overwrite)
+
+
 def check_names(existing: Sequence[str], new: Sequence[str], *, overwrite: bool = False, how: str = "") -> None:
     """Raise :class:`UsageError` if a result column name in ``new`` is taken in ``existing``
     (unless ``overwrite``) or given twice; ``how`` says how to choose other names.

@@ -27,18 +27,19 @@ True
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pyarrow as pa
 
 from ..errors import InputError, TextTypeError, require
 from ..core.inputs import first_not_text, not_text
+from ..core.language import warn_not_english
 from ..core.model import EmotionModel
 from ..core.model_cache import ModelRef, cached_model
 from ..core.progress import Progress
 from ..core.schema import DEFAULT_COLUMN, SCHEMA_VERSION
-from ..core.language import warn_not_english
 from ..core.scoring import score_arrow, score_type
-from ..core.tables import check_names, expand as flat_columns, is_text
+from ..core.tables import check_free, check_names, expand as flat_columns, is_text
 
 pd = require("pandas", "pandas", "the pandas accessor (df.emotions)")
 
@@ -165,11 +166,8 @@ class EmotionsFrameAccessor:
         """
         texts = text_column(self._df, text_col)
         model = resolve_model(model)
-        names = [out_col]
-        if expand:
-            empty = pa.array([], type=score_type(model.labels, rollups, schema_version))
-            names = [c for c, _ in flat_columns(empty, out_col if prefix is None else prefix)]
-        check_names([str(c) for c in self._df.columns], names, overwrite=overwrite)
+        check_free([str(c) for c in self._df.columns], score_type(model.labels, rollups, schema_version), out_col,
+                   flat=expand, prefix=prefix, overwrite=overwrite)
         new = score_texts(
             texts, model, expand=expand, name=out_col, prefix=prefix, threshold=threshold, top_k=top_k,
             batch_size=batch_size, rollups=rollups, schema_version=schema_version, progress=progress,
@@ -190,20 +188,13 @@ class EmotionsSeriesAccessor:
         expand: bool = False,
         *,
         name: str = DEFAULT_COLUMN,
-        prefix: str | None = None,
         model: ModelRef | EmotionModel = None,
-        threshold: Threshold = None,
-        top_k: int | None = None,
-        batch_size: int | None = None,
-        rollups: Sequence[str] = (),
-        schema_version: int = SCHEMA_VERSION,
-        progress: Progress = None,
+        **options: Any,
     ) -> pd.Series | pd.DataFrame:
         """The struct Series called ``name`` on the same index, or with ``expand=True``
         a DataFrame of the flat columns (``<prefix>_<label>``, ... with ``prefix``
-        defaulting to ``name``). Options are those of :meth:`EmotionsFrameAccessor.score`."""
+        defaulting to ``name``). ``prefix``, ``model``, ``threshold``, ``top_k``,
+        ``batch_size``, ``rollups``, ``schema_version`` and ``progress`` are those of
+        :meth:`EmotionsFrameAccessor.score`."""
         texts = check_text(self._series, self._series.name)
-        return score_texts(
-            texts, resolve_model(model), expand=expand, name=name, prefix=prefix, threshold=threshold, top_k=top_k,
-            batch_size=batch_size, rollups=rollups, schema_version=schema_version, progress=progress,
-        )
+        return score_texts(texts, resolve_model(model), expand=expand, name=name, **options)

@@ -36,7 +36,7 @@ from ..core.rollups import mapping
 from ..core.schema import DEFAULT_COLUMN, SCHEMA_VERSION
 from ..core.language import warn_not_english
 from ..core.scoring import Threshold, score_arrow, score_type
-from ..core.tables import check_names, expand as flat_columns
+from ..core.tables import check_free, check_names, expand as flat_columns
 
 pl = require("polars", "polars", "the Polars namespace (pl.col(...).emotions)")
 
@@ -132,9 +132,8 @@ class EmotionsFrame:
             raise InputError(f"no column {text_col!r} to score: the DataFrame's columns are {self._df.columns}")
         check_text(self._df.schema[text_col], text_col)
         dtype = score_dtype(options.get("model"), options.get("rollups", ()), options.get("schema_version", SCHEMA_VERSION))
-        empty = pl.Series(out_col, [], dtype=dtype).to_arrow()
-        names = [c for c, _ in flat_columns(empty, out_col if prefix is None else prefix)] if expand else [out_col]
-        check_names(self._df.columns, names, overwrite=overwrite)
+        check_free(self._df.columns, pl.Series(out_col, [], dtype=dtype).to_arrow().type, out_col, flat=expand,
+                   prefix=prefix, overwrite=overwrite)
         with progress_bar(progress, self._df.height) as bar:
             result = self._df.select(score(pl.col(text_col), progress=bar, **options).alias(out_col)).to_series()
         if not expand:
