@@ -199,67 +199,76 @@ class CsvWriter:
 
     >>> import io
     >>> out = io.BytesIO()
-    >>> t = pa.table({"text": ['say "hi",\\nok', None], "tags": [["a", "b"], []], "m": [{"x": 1}, None]})
+    >>> t = pa.table({"text": ['say "hi",\\nok', None], "tags": [["a", "b"], []], "m": [{"x": 1.5}, None]})
     >>> w = CsvWriter(out, t.schema, ",", label_columns=["tags"])
     >>> w.write(t.to_batches()[0]); w.close()
     >>> print(out.getvalue().decode())
     "text","tags","m"
     "say ""hi"",
-    ok","a,b","{""x"": 1}"
+    ok","a,b","{""x"": 1.5}"
     ,"",
     <BLANKLINE>
     """
 
     def __init__(self, file, schema: pa.Schema, delimiter: str, label_columns: Sequence[str] = ()):
-        self.kinds = [_csv_kind(f, label_columns) for f in schema]
-        self.schema = pa.schema([f if kind == "as_is" else pa.field(f.name, pa.string()) for f, kind in
-                                 zip(schema, self.kinds)])
+        self.labels = set(label_columns)
+        empty = pa.RecordBatch.from_pylist([], schema=schema)
+        self.schema = pa.schema([pa.field(f.name, c.type) for f, c in zip(schema, self._columns(empty))])
         self.writer = pa_csv.CSVWriter(file, self.schema, write_options=pa_csv.WriteOptions(delimiter=delimiter))
 
+    def _columns(self, batch: pa.RecordBatch) -> list[pa.Array]:
+        return [pc.binary_join(col, LIST_SEPARATOR) if name in self.labels and _is_text_list(col.type)
+                else csv_text(col) for name, col in zip(batch.schema.names, batch.columns)]
+
     def write(self, batch: pa.RecordBatch) -> None:
-        columns = [_csv_column(col, kind) for col, kind in zip(batch.columns, self.kinds)]
-        self.writer.write_batch(pa.RecordBatch.from_arrays(columns, schema=self.schema))
+        self.writer.write_batch(pa.RecordBatch.from_arrays(self._columns(batch), schema=self.schema))
 
     def close(self) -> None:
         self.writer.close()
 
 
-def _csv_kind(field: pa.Field, label_columns: Sequence[str]) -> str:
-    t = field.type
-    if field.name in label_columns and pa.types.is_list(t) and pa.types.is_string(t.value_type):
-        return "labels"
-    if pa.types.is_dictionary(t):
-        return "decode"
+def _is_text_list(t: pa.DataType) -> bool:
+    return pa.types.is_list(t) and pa.types.is_string(t.value_type)
+
+
+def csv_text(col: pa.Array) -> pa.Array:
+    """A column as the CSV writer can write it: numbers, booleans, text, dates and times as
+    they are (pyarrow writes them in ISO 8601), the rest as text (see the module doc)."""
+    t = col.type
     if pa.types.is_nested(t):
-        return "json"
+        return pa.array([None if v is None else json.dumps(v, ensure_ascii=False, allow_nan=False)
+                         for v in json_values(col)], pa.string())
+    if pa.types.is_null(t):
+        return col.cast(pa.string())
+    return json_ready(col)
+
+
+def json_ready(col: pa.Array) -> pa.Array:
+    """A column whose Python values JSON can hold: temporal values and decimals as ISO 8601
+    / exact text, durations as a count of their unit, binary as base64, dictionaries
+    decoded, maps as lists of ``{key, value}``, non-finite floats as null."""
+    t = col.type
+    if pa.types.is_dictionary(t):
+        return json_ready(col.dictionary_decode())
+    if pa.types.is_floating(t):
+        return pc.if_else(pc.is_finite(col), col, pa.scalar(None, t))
+    if pa.types.is_timestamp(t) or pa.types.is_date(t) or pa.types.is_time(t) or pa.types.is_decimal(t):
+        return col.cast(pa.string())
+    if pa.types.is_duration(t):
+        return col.cast(pa.int64())
     if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
-        return "base64"
-    if pa.types.is_temporal(t) or pa.types.is_decimal(t) or pa.types.is_null(t):
-        return "text"
-    return "as_is"
+        return pa.array([None if v is None else base64.b64encode(v).decode("ascii") for v in col.to_pylist()],
+                        pa.string())
+    if pa.types.is_map(t):
+        items = pa.StructArray.from_arrays([json_ready(col.keys), json_ready(col.items)], ["key", "value"])
+        return pa.ListArray.from_arrays(col.offsets, items, mask=col.is_null())
+    return col
 
 
-def _csv_column(col: pa.Array, kind: str) -> pa.Array:
-    if kind == "as_is":
-        return col
-    if kind == "labels":
-        return pc.binary_join(col, LIST_SEPARATOR)
-    if kind == "decode":
-        return _csv_column(col.dictionary_decode(), _csv_kind(pa.field("", col.type.value_type), ()))
-    if kind == "text" and not (pa.types.is_timestamp(col.type) or pa.types.is_time(col.type)
-                               or pa.types.is_duration(col.type) or pa.types.is_interval(col.type)):
-        return col.cast(pa.string())  # dates (ISO 8601), decimals, nulls
-    return pa.array([_json_text(v, kind) for v in col.to_pylist()], pa.string())
-
-
-def _json_text(value, kind: str) -> str | None:
-    if value is None:
-        return None
-    if kind == "base64":
-        return base64.b64encode(value).decode("ascii")
-    if kind == "text":
-        return _json_default(value)
-    return json.dumps(_finite(value), ensure_ascii=False, default=_json_default, allow_nan=False)
+def json_values(col: pa.Array) -> list:
+    """The column's values as Python values that ``json.dumps`` writes (NaN and infinity
+    as None at any depth)."""
+    return [_finite(v) for v in json_ready(col).to_pylist()]
 
 
 class JsonlWriter:
@@ -269,8 +278,10 @@ class JsonlWriter:
         self.file = file
 
     def write(self, batch: pa.RecordBatch) -> None:
-        lines = (json.dumps(_finite(row), ensure_ascii=False, default=_json_default, allow_nan=False) + "\n"
-                 for row in batch.to_pylist())
+        names = batch.schema.names
+        columns = [json_values(col) for col in batch.columns]
+        lines = (json.dumps(dict(zip(names, row)), ensure_ascii=False, default=_json_default, allow_nan=False) + "\n"
+                 for row in zip(*columns))
         self.file.write("".join(lines).encode("utf-8"))
 
     def close(self) -> None:
@@ -290,21 +301,25 @@ def open_writer(file, fmt: str, schema: pa.Schema, label_columns: Sequence[str] 
 
 
 def _finite(value):
-    """``value`` with every NaN and infinity (at any depth) replaced by None."""
+    """``value`` with every NaN and infinity (at any depth) replaced by None, and map
+    entries (nested maps) as ``{key, value}``."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
         return {k: _finite(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_finite(v) for v in value]
-    if isinstance(value, tuple):  # map entries
-        return [_finite(v) for v in value]
+    if isinstance(value, tuple):
+        return {"key": _finite(value[0]), "value": _finite(value[1])}
     return value
 
 
 def _json_default(value):
+    """Nested values that JSON lacks (top-level columns are converted by :func:`json_ready`)."""
     if isinstance(value, (datetime.date, datetime.time)):
         return value.isoformat()
     if isinstance(value, bytes):
         return base64.b64encode(value).decode("ascii")
-    return str(value)  # decimals, timedeltas...
+    if isinstance(value, datetime.timedelta):
+        return value // datetime.timedelta(microseconds=1)
+    return str(value)  # decimals...

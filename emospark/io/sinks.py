@@ -56,6 +56,7 @@ from .sources import NULL_PARTITION
 MAX_OPEN_PARTITIONS = 64
 """Partition files open at once; the least recently used is closed beyond (a new part file follows)."""
 SUCCESS = "_SUCCESS"
+STDOUT = "<stdout>"
 RENAME_EXCHANGE = 2
 AT_FDCWD = -100
 
@@ -65,6 +66,10 @@ def output_errors(display: str) -> Iterator[None]:
     """OS and Arrow errors while writing as :class:`OutputError` naming ``display``."""
     try:
         yield
+    except BrokenPipeError:
+        if display == STDOUT:
+            _quiet_stdout()
+        raise OutputError(f"cannot write {display}: its reader closed the pipe before every row was written") from None
     except (OSError, pa.ArrowException) as exc:
         raise OutputError(f"cannot write {display}: {redact(str(exc))}") from None
 
@@ -179,23 +184,16 @@ class PassThrough:
             pass
 
     def commit(self) -> None:
-        try:
+        with output_errors(self.display):
             self.file.flush()
-        except BrokenPipeError:
-            _quiet_stdout(self.file)
-            raise OutputError(f"cannot write {self.display}: the reading end of the pipe was closed before every "
-                              "row was written") from None
-        except OSError as exc:
-            raise OutputError(f"cannot write {self.display}: {exc}") from None
 
 
-def _quiet_stdout(file) -> None:
+def _quiet_stdout() -> None:
     """After a broken pipe on stdout, point fd 1 at nowhere so that Python's exit does not
     complain again (the recipe of the Python docs, "Note on SIGPIPE")."""
-    if file is getattr(sys.stdout, "buffer", None):
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 class ObjectFile:
@@ -529,7 +527,7 @@ def open_output(target: str | os.PathLike, fmt: str | None = None, *, no_clobber
         if partition_by:
             raise UsageError("--partition-by writes a directory, not stdout ('-')")
         sys.stdout.flush()
-        return FileOutput(PassThrough(sys.stdout.buffer, "<stdout>", close=False), fmt, compression)
+        return FileOutput(PassThrough(sys.stdout.buffer, STDOUT, close=False), fmt, compression)
     location = resolve(text, s3_endpoint=s3_endpoint)
     if partition_by:
         return PartitionedOutput(location, fmt, compression, partition_by, no_clobber=no_clobber)
