@@ -48,3 +48,18 @@ def require(module: str, extra: str, purpose: str):
         raise MissingExtraError(
             f"{purpose} needs the '{module}' package: pip install \"emospark[{extra}]\""
         ) from exc
+
+
+def shown(value: object, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for error messages.
+
+    >>> shown("x" * 100, 30)
+    "'xxxxxxxxxxxxxx...(102 chars)"
+    >>> shown([0.5, "a"])
+    "[0.5, 'a']"
+    """
+    try:
+        text = repr(value)
+    except Exception:  # a hostile __repr__ must not hide the real error
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else f"{text[: max(limit - 15, 1)]}...({len(text)} chars)"

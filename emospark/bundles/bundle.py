@@ -29,13 +29,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..errors import BundleError
+from .. import checks
+from ..errors import BundleError, shown
 from ..labels import GO_EMOTIONS
-
-POOLING_MODES = ("mean", "cls")  # implemented by emospark.core.pooling
+from .manifest import FORMAT, MAX_LENGTH_LIMIT, POOLING_MODES, Manifest
 
 MANIFEST = "emospark.json"
-FORMAT = "emospark-bundle/1"
 ENCODER_CANDIDATES = ("model.onnx", "onnx/model.onnx")
 
 
@@ -43,9 +42,10 @@ ENCODER_CANDIDATES = ("model.onnx", "onnx/model.onnx")
 class Bundle:
     """Everything needed to build a scorer, with absolute file paths.
 
-    ``sha256`` maps each file (relative to ``root``) to its digest; it is empty for
-    bundles assembled from seed files that carry no manifest, which are then checked
-    for shape and names only.
+    ``sha256`` maps each file (relative to ``root``) to its digest. It is empty for
+    bundles assembled from seed files that carry no manifest (:meth:`from_parts`), which
+    are then checked for shape and names only, and for a manifest that opts out with
+    ``"sha256": "unverified"``.
     """
 
     name: str
@@ -65,52 +65,46 @@ class Bundle:
     metrics: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        where = f"bundle {shown(self.name)}"
+        checks.text(self.name, "bundle", "name", BundleError)
         if self.pooling not in POOLING_MODES:
-            raise BundleError(
-                f"bundle '{self.name}': pooling '{self.pooling}' is not one of {sorted(POOLING_MODES)}"
-            )
-        if not isinstance(self.max_length, int) or self.max_length < 2:
-            raise BundleError(f"bundle '{self.name}': max_length must be an integer >= 2, got {self.max_length!r}")
-        if len(set(self.labels)) != len(self.labels) or not self.labels:
-            raise BundleError(f"bundle '{self.name}': labels must be unique and non-empty")
+            raise BundleError(f"{where}: pooling {shown(self.pooling)} is not one of {sorted(POOLING_MODES)}")
+        checks.positive_int(self.max_length, where, "max_length", BundleError, at_least=2, at_most=MAX_LENGTH_LIMIT)
+        if not isinstance(self.normalize, bool):
+            raise BundleError(f"{where}: normalize is {checks.kind(self.normalize)}; it must be True or False")
+        if (not self.labels or not all(isinstance(lab, str) and lab for lab in self.labels)
+                or len(set(self.labels)) != len(self.labels)):
+            raise BundleError(f"{where}: labels must be unique non-empty strings, got {shown(self.labels)}")
 
     # -- reading ---------------------------------------------------------------------------
     @classmethod
     def from_dir(cls, path: str | os.PathLike) -> "Bundle":
-        """Read a bundle directory and its manifest (files are checked by :meth:`verify`)."""
+        """Read a bundle directory and check its manifest (see :mod:`.manifest`; the
+        files are checked by :meth:`verify`)."""
         root = Path(path).expanduser().resolve()
         manifest_path = root / MANIFEST
         if not root.is_dir():
             raise BundleError(f"bundle directory {root} does not exist or is not a directory")
-        try:
-            m = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise BundleError(f"{manifest_path} is missing: {root} is not an emospark bundle") from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise BundleError(f"{manifest_path} cannot be read as JSON: {exc}") from None
-        if m.get("format") != FORMAT:
-            raise BundleError(f"{manifest_path}: format is {m.get('format')!r}, this emospark reads {FORMAT!r}")
-        try:
-            enc, head = m["encoder"], m["classifier"]
-            return cls(
-                name=m["name"],
-                root=root,
-                encoder=root / enc["model"],
-                tokenizer=root / enc["tokenizer"],
-                classifier=root / head["model"],
-                thresholds=root / head["thresholds"],
-                pooling=enc.get("pooling", "mean"),
-                normalize=bool(enc.get("normalize", True)),
-                max_length=int(enc["max_length"]),
-                labels=tuple(m.get("labels", GO_EMOTIONS)),
-                encoder_output=enc.get("output"),
-                sha256=dict(m.get("sha256", {})),
-                license=m.get("license", "unknown"),
-                source=m.get("source", ""),
-                metrics=m.get("metrics", {}),
-            )
-        except (KeyError, TypeError) as exc:
-            raise BundleError(f"{manifest_path} lacks the field {exc}") from None
+        if not manifest_path.exists():
+            raise BundleError(f"{manifest_path} is missing: {root} is not an emospark bundle")
+        m = Manifest.read(manifest_path)
+        return cls(
+            name=m.name,
+            root=root,
+            encoder=root / m.encoder,
+            tokenizer=root / m.tokenizer,
+            classifier=root / m.classifier,
+            thresholds=root / m.thresholds,
+            pooling=m.pooling,
+            normalize=m.normalize,
+            max_length=m.max_length,
+            labels=m.labels,
+            encoder_output=m.encoder_output,
+            sha256=dict(m.sha256),
+            license=m.license,
+            source=m.source,
+            metrics=m.metrics,
+        )
 
     @classmethod
     def from_parts(
@@ -178,25 +172,20 @@ class Bundle:
                 )
 
     def read_thresholds(self) -> dict[str, float]:
-        """The thresholds file as {label: threshold}, checked against the labels."""
-        try:
-            raw = json.loads(self.thresholds.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise BundleError(f"{self.thresholds} cannot be read as JSON: {exc}") from None
-        if isinstance(raw, list) and len(raw) == len(self.labels):
-            raw = dict(zip(self.labels, raw))
-        if not isinstance(raw, dict):
-            raise BundleError(f"{self.thresholds}: expected an object {{label: threshold}}")
-        missing = [lab for lab in self.labels if lab not in raw]
+        """The thresholds file as {label: threshold}: a JSON object naming every label,
+        or an array of one number per label in label order; each a finite number in [0, 1]."""
+        where = str(self.thresholds)
+        raw = checks.read_json(self.thresholds, BundleError, "thresholds file")
+        if not isinstance(raw, (dict, list)):
+            raise BundleError(f"{where}: holds {checks.kind(raw)}; expected an object {{label: threshold}} "
+                              "or an array of one threshold per label")
+        table = checks.threshold_value(raw, self.labels, where, BundleError)
+        if isinstance(table, tuple):
+            return dict(zip(self.labels, table))
+        missing = [lab for lab in self.labels if lab not in table]
         if missing:
-            raise BundleError(f"{self.thresholds} lacks thresholds for {missing}")
-        out = {}
-        for lab in self.labels:
-            t = raw[lab]
-            if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0.0 <= t <= 1.0:
-                raise BundleError(f"{self.thresholds}: threshold of '{lab}' must be a number in [0, 1], got {t!r}")
-            out[lab] = float(t)
-        return out
+            raise BundleError(f"{where} lacks thresholds for {missing}: give one for every label of the bundle")
+        return {lab: table[lab] for lab in self.labels}
 
     # -- writing ---------------------------------------------------------------------------
     def save(self, out_dir: str | os.PathLike, **extra: Any) -> "Bundle":
@@ -230,7 +219,7 @@ class Bundle:
             "classifier": {"model": layout["classifier"], "thresholds": layout["thresholds"]},
             "license": self.license,
             "source": self.source,
-            "sha256": {rel: file_sha256(out / rel) for rel in layout.values()},
+            "sha256": {rel: file_sha256(out / rel) for rel in layout.values()},  # checked from now on
             **({"metrics": dict(self.metrics)} if self.metrics else {}),
             **extra,
         }

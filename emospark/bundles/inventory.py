@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 
 from ..errors import BundleError, ModelNotFoundError
+from .bundle import MANIFEST
 from .locate import hf_cache_dir, local_dirs, packaged_dir, resolve
+from .manifest import UNVERIFIED
 from .registry import REGISTRY, ModelInfo
 
 PACKAGES = ("emospark", "numpy", "onnxruntime", "tokenizers", "pyarrow", "pandas", "pyspark", "huggingface_hub")
@@ -39,7 +41,9 @@ def model_status(info: ModelInfo) -> ModelStatus:
         return ModelStatus(info.name, info.license, None, None, "-")
     files = [p for p in bundle.files().values() if p.is_file()]
     if not bundle.sha256:
-        check = "not checked: seed files carry no manifest"
+        opted_out = (bundle.root / MANIFEST).is_file()
+        check = f'not checked: its manifest says "sha256": "{UNVERIFIED}"' if opted_out else \
+            "not checked: seed files carry no manifest"
     else:
         try:
             bundle.verify()
@@ -72,6 +76,14 @@ def environment() -> list[tuple[str, str]]:
         *((name, package_version(name)) for name in PACKAGES),
         ("onnxruntime providers", ", ".join(onnxruntime.get_available_providers())),
         ("packaged models", str(packaged_dir())),
-        ("local models ($EMOSPARK_MODELS)", os.pathsep.join(map(str, local_dirs()))),
-        ("Hugging Face cache", str(hf_cache_dir())),
+        ("local models ($EMOSPARK_MODELS)", _shown_or_problem(lambda: os.pathsep.join(map(str, local_dirs())))),
+        ("Hugging Face cache", _shown_or_problem(lambda: str(hf_cache_dir()))),
     ]
+
+
+def _shown_or_problem(value) -> str:
+    """A search path for `emospark info`, or what is wrong with its variable."""
+    try:
+        return value()
+    except ModelNotFoundError as exc:
+        return f"INVALID: {exc}"

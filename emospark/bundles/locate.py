@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 
 from .bundle import MANIFEST, Bundle
-from ..errors import BundleError, ModelNotFoundError, require
+from ..errors import BundleError, ModelNotFoundError, require, shown
 from .registry import DEFAULT_MODEL, HubFiles, ModelInfo, model_info, registered_names
 
 
@@ -28,20 +28,69 @@ def packaged_dir() -> Path:
     return Path(__file__).resolve().parent
 
 
+MAX_SEARCH_DIRS = 64
+
+
+def search_path(value: str | None, variable: str = "EMOSPARK_MODELS") -> tuple[Path, ...]:
+    """The directories named by a search path ``value`` (``os.pathsep``-separated), each
+    checked by :func:`directory_entry`; empty entries are skipped.
+
+    >>> search_path("/data/models::/opt/models")
+    (PosixPath('/data/models'), PosixPath('/opt/models'))
+    >>> search_path("models")
+    Traceback (most recent call last):
+    ...
+    emospark.errors.ModelNotFoundError: EMOSPARK_MODELS: 'models' is a relative path; give absolute directories separated by ':', e.g. EMOSPARK_MODELS=/data/models
+    """
+    entries = [entry for entry in (value or "").split(os.pathsep) if entry]
+    if len(entries) > MAX_SEARCH_DIRS:
+        raise ModelNotFoundError(f"{variable} names {len(entries)} directories (at most {MAX_SEARCH_DIRS}): "
+                                 f"is it the right variable? {_example(variable)}")
+    return tuple(directory_entry(entry, variable) for entry in entries)
+
+
+def _example(variable: str) -> str:
+    many = f"absolute directories separated by {os.pathsep!r}" if variable == "EMOSPARK_MODELS" else "an absolute directory"
+    return f"give {many}, e.g. {variable}=/data/models"
+
+
+def directory_entry(entry: str, variable: str) -> Path:
+    """One directory of an environment variable, ``~`` expanded: it must be an absolute
+    path (a relative one would depend on each job's working directory), with no leading
+    or trailing spaces, that is a directory if it exists (a missing one is allowed: it may
+    exist on other machines). Anything else is a :class:`ModelNotFoundError` (CLI exit 5)
+    naming the variable and the entry."""
+    problem = None
+    try:
+        path = Path(entry).expanduser()
+        if entry != entry.strip():
+            problem = "starts or ends with spaces"
+        elif not path.is_absolute():
+            problem = "is a relative path"
+        elif path.exists() and not path.is_dir():
+            problem = "is a file, not a directory"
+    except RuntimeError as exc:  # ~someone with no home directory
+        problem = f"cannot be expanded ({exc})"
+    except (OSError, ValueError) as exc:  # a name too long, a loop of links, a NUL byte...
+        problem = f"cannot be used ({getattr(exc, 'strerror', None) or exc})"
+    if problem:
+        raise ModelNotFoundError(f"{variable}: {shown(entry)} {problem}; {_example(variable)}")
+    return path
+
+
 def local_dirs() -> list[Path]:
-    """The directories searched for user-provided models."""
-    env = os.environ.get("EMOSPARK_MODELS")
-    if env:
-        return [Path(p).expanduser() for p in env.split(os.pathsep) if p]
-    return [Path("~/.cache/emospark").expanduser()]
+    """The directories searched for user-provided models: ``$EMOSPARK_MODELS`` if it names
+    any (see :func:`search_path`), else ``~/.cache/emospark``."""
+    return list(search_path(os.environ.get("EMOSPARK_MODELS"))) or [Path("~/.cache/emospark").expanduser()]
 
 
 def hf_cache_dir() -> Path:
-    """The Hugging Face hub cache, following the same variables as huggingface_hub."""
+    """The Hugging Face hub cache, following the same variables as huggingface_hub
+    (each checked by :func:`directory_entry`)."""
     if os.environ.get("HF_HUB_CACHE"):
-        return Path(os.environ["HF_HUB_CACHE"]).expanduser()
+        return directory_entry(os.environ["HF_HUB_CACHE"], "HF_HUB_CACHE")
     if os.environ.get("HF_HOME"):
-        return Path(os.environ["HF_HOME"]).expanduser() / "hub"
+        return directory_entry(os.environ["HF_HOME"], "HF_HOME") / "hub"
     return Path("~/.cache/huggingface/hub").expanduser()
 
 
@@ -67,11 +116,19 @@ def resolve(model: str | os.PathLike | Bundle | None = None, *, download: bool =
         return model
     if model is None:
         model = DEFAULT_MODEL
+    if not isinstance(model, (str, os.PathLike)):
+        raise ModelNotFoundError(f"model is {type(model).__name__} {shown(model)}: give a registered name "
+                                 f"({registered_names()[0]!r}...), a bundle directory or a Bundle")
     if isinstance(model, os.PathLike) or str(model) not in registered_names():
-        path = Path(model).expanduser()
-        if path.is_dir():
+        try:
+            path = Path(model).expanduser()
+            is_dir, exists = path.is_dir(), path.exists()
+        except (OSError, RuntimeError, ValueError) as exc:  # too long, ~nobody, a NUL byte...
+            raise ModelNotFoundError(f"model path {shown(os.fspath(model))} cannot be used: "
+                                     f"{getattr(exc, 'strerror', None) or exc}") from None
+        if is_dir:
             return Bundle.from_dir(path)
-        if path.exists():
+        if exists:
             raise BundleError(f"model path {path} is a file, not a bundle directory: give the directory holding "
                               "emospark.json")
         if isinstance(model, os.PathLike) or os.sep in str(model):
@@ -104,9 +161,13 @@ def _resolve_seed(info: ModelInfo, download: bool) -> Bundle:
     assert info.encoder is not None and info.classifier is not None
     for base in local_dirs():
         here = base / info.name
-        if (here / MANIFEST).is_file():
+        try:
+            manifest, parts = (here / MANIFEST).is_file(), (here / "encoder").is_dir() and (here / "classifier").is_dir()
+        except OSError as exc:  # e.g. a path too long once the name is added
+            raise ModelNotFoundError(f"cannot look for '{info.name}' in {base}: {exc.strerror or exc}") from None
+        if manifest:
             return Bundle.from_dir(here)
-        if (here / "encoder").is_dir() and (here / "classifier").is_dir():
+        if parts:
             return _seed_bundle(info, here / "encoder", here / "classifier")
     enc, head = hf_snapshot(info.encoder), hf_snapshot(info.classifier)
     if enc is not None and head is not None:

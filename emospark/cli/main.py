@@ -29,9 +29,13 @@ from ..errors import (
     OutputError,
     UsageError,
 )
+from .check import run_check
+from .errors import (ArgumentFailure, ArgumentParser, add_debug_option, argument_type, internal_error_message, one_line,
+                     scan_argv, unwrap)
 from .evaluation import evaluate, predict_all, read_labelled
 from ..bundles.inventory import environment, model_statuses
 from ..io import FLAT_FORMATS, READ_FORMATS, WRITE_FORMATS, AtomicFile, open_output, open_source
+from ..bundles.locate import local_dirs, resolve
 from ..core.metrics import tune_thresholds
 from ..core.model import AGGREGATES, LONG_TEXTS, EmotionModel, load
 from .progress import Reporter
@@ -39,10 +43,15 @@ from .spark_engine import score_with_spark
 from ..core.rollups import ROLLUPS
 from ..core.schema import DEFAULT_COLUMN, SCHEMA_VERSION, SCHEMA_VERSIONS
 from ..core.tables import BatchScorer
+from ..core.thresholds import ThresholdFile, check_threshold
 
 
 class Terminated(EmosparkError):
     """The process received SIGTERM."""
+
+
+class InternalError(Exception):
+    """An unexpected error (a bug), as reported on one line (exit code 1)."""
 
 
 EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
@@ -58,11 +67,13 @@ EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
 
 EXIT_HELP = """exit codes:
   0    success
-  1    internal error (a bug: please report it with the traceback)
+  1    internal error (a bug: please report it; --debug prints the traceback)
   2    usage: bad or conflicting options, unknown format or label
-  3    input: missing or unreadable file, missing or non-text column, bad row
+  3    input: missing or unreadable file, missing or non-text column, bad row,
+       bad threshold file
   4    output: the output cannot be written (missing or read-only directory...)
-  5    model: the model cannot be found or its files are damaged
+  5    model: the model cannot be found, its manifest or files are damaged,
+       or EMOSPARK_MODELS is invalid
   6    an optional dependency is missing (the message says what to install)
   130  interrupted (Ctrl-C); 143 terminated (SIGTERM). No partial output is left."""
 
@@ -94,23 +105,30 @@ def positive_int(value: str) -> int:
     return number
 
 
-def threshold_arg(value: str) -> float | dict[str, float]:
-    """A number in [0, 1], or a JSON file {label: threshold} (e.g. from eval --tune-thresholds)."""
+@argument_type
+def threshold_arg(value: str) -> float | ThresholdFile:
+    """A number in [0, 1], or a JSON file {label: threshold} (e.g. from eval --tune-thresholds)
+    or [one threshold per label]: a bad number is a usage error (exit 2), a file that cannot
+    be read or holds anything else an InputError (exit 3)."""
     try:
         number = float(value)
     except ValueError:
-        try:
-            table = json.loads(Path(value).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise argparse.ArgumentTypeError(
-                f"{value!r} is neither a number nor a readable JSON file of thresholds ({exc})"
-            ) from None
-        if not isinstance(table, dict):
-            raise argparse.ArgumentTypeError(f"{value}: expected a JSON object {{label: threshold}}") from None
-        return table
-    if not 0.0 <= number <= 1.0:
+        if Path(value).exists() or value.lower().endswith(".json") or "/" in value or "\\" in value:
+            return ThresholdFile.read(value)
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is neither a number in [0, 1] nor a threshold file (FILE.json)") from None
+    if not 0.0 <= number <= 1.0:  # NaN fails too
         raise argparse.ArgumentTypeError(f"a threshold must lie in [0, 1], got {value}")
     return number
+
+
+def file_thresholds(args: argparse.Namespace) -> None:
+    """Check a ``--threshold FILE`` against the labels of the chosen model (read from its
+    manifest: nothing is loaded yet), so that its errors name the file (exit 3) and the
+    engines get plain values."""
+    if isinstance(getattr(args, "threshold", None), ThresholdFile):
+        labels = resolve(args.model, download=args.download).labels
+        args.threshold = check_threshold(args.threshold, labels)
 
 
 # -- the parser ---------------------------------------------------------------------------------
@@ -150,22 +168,25 @@ def _command(commands, name: str, summary: str, description: str, examples: Sequ
              parents: Sequence[argparse.ArgumentParser] = ()) -> argparse.ArgumentParser:
     """A sub-command whose --help ends with examples and the exit codes."""
     paragraphs = [textwrap.fill(part, 79, break_on_hyphens=False) for part in description.split("\n\n")]
-    return commands.add_parser(
+    command = commands.add_parser(
         name, parents=list(parents), formatter_class=argparse.RawDescriptionHelpFormatter, help=summary,
         description="\n\n".join(paragraphs),
         epilog="examples:\n" + "".join(f"  {e}\n" for e in examples) + "\n" + EXIT_HELP,
     )
+    add_debug_option(command)
+    return command
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``emospark`` argument parser, with one sub-parser per command."""
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="emospark",
         description="go_emotions emotion scores (28 labels) for text columns in files.",
         epilog=EXIT_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"emospark {__version__}")
+    add_debug_option(parser)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     data, model, log = _common_parsers()
 
@@ -247,10 +268,17 @@ def build_parser() -> argparse.ArgumentParser:
                          "format of a bundle's classifier/thresholds.json and of `score --threshold`")
     ev.set_defaults(run=run_eval)
 
-    _command(commands, "models", "list the registered models and where they are found",
-             "Registered models: where each is found on this machine (nothing is downloaded), its size, "
-             "whether its files match the manifest's sha256, and its license.",
-             ["emospark models", "EMOSPARK_MODELS=/data/models emospark models"]).set_defaults(run=run_models)
+    models = _command(
+        commands, "models", "list the registered models and where they are found, or check a bundle",
+        "Registered models: where each is found on this machine (nothing is downloaded), its size, "
+        "whether its files match the manifest's sha256, and its license.\n\n"
+        "With --check DIR: check the bundle directory DIR (manifest fields, files, sha256, thresholds, "
+        "that the encoder, tokenizer and classifier load and fit together, a trial run at max_length) and "
+        "print every problem found; exit 5 if there is any.",
+        ["emospark models", "EMOSPARK_MODELS=/data/models emospark models", "emospark models --check ./my-bundle"],
+        [log])
+    models.add_argument("--check", metavar="DIR", help="check this bundle directory and list what is wrong")
+    models.set_defaults(run=run_models)
     _command(commands, "info", "versions, onnxruntime providers and model search paths",
              "Versions of emospark and its dependencies, onnxruntime execution providers, CPUs, and where "
              "models are looked for.", ["emospark info"]).set_defaults(run=run_info)
@@ -350,6 +378,10 @@ def eval_table(result: dict) -> str:
 
 
 def run_models(args: argparse.Namespace, reporter: Reporter) -> None:
+    if args.check is not None:
+        run_check(args.check)
+        return
+    local_dirs()  # a bad EMOSPARK_MODELS is an error (exit 5), not a model reported missing
     rows = [
         (s.name, s.location or "not on this machine", "-" if s.size_bytes is None else f"{s.size_bytes / 1e6:.1f} MB",
          s.sha256, s.license)
@@ -370,18 +402,31 @@ def _terminate(signum: int, frame: Any) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code (see ``emospark --help``)."""
-    args = build_parser().parse_args(argv)
-    reporter = Reporter(sys.stderr, log_format=getattr(args, "log_format", "text"), quiet=getattr(args, "quiet", False))
-    signal.signal(signal.SIGTERM, _terminate)
+    """Run the command line; returns the exit code (see ``emospark --help``). Every
+    failure is one line on stderr (see :mod:`emospark.cli.errors`)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    seen = scan_argv(argv)
+    reporter = Reporter(sys.stderr, log_format=seen.log_format, quiet=seen.quiet)
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as exc:  # --help, --version
+            return exc.code if isinstance(exc.code, int) else 0
+        reporter = Reporter(sys.stderr, log_format=getattr(args, "log_format", seen.log_format),
+                            quiet=getattr(args, "quiet", seen.quiet))
+        file_thresholds(args)
         args.run(args, reporter)
-    except (EmosparkError, KeyboardInterrupt) as exc:
+    except (EmosparkError, KeyboardInterrupt, ArgumentFailure) as exc:
+        exc = unwrap(exc)
         code = exit_code(exc)
-        reporter.error(exc if str(exc) else Terminated("interrupted"), code)
+        reporter.error(one_line(exc) if str(exc) else Terminated("interrupted"), code)
         return code
-    except Exception as exc:  # a bug: show everything
-        traceback.print_exc()
-        reporter.error(exc, 1)
+    except Exception as exc:  # a bug
+        if seen.debug:
+            traceback.print_exc()
+        reporter.error(InternalError(internal_error_message(exc, seen.debug)), 1)
         return 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0

@@ -12,7 +12,8 @@ import numpy as np
 from tokenizers import Tokenizer
 
 from ..bundles.bundle import Bundle
-from ..errors import BundleError
+from ..checks import positive_int
+from ..errors import BundleError, UsageError
 from .pooling import POOLINGS, l2_normalize
 from .runtime import make_session
 
@@ -36,10 +37,15 @@ def load_tokenizer(path, max_length: int, overlap: int | None = None) -> tuple[T
     if pad_id is None:
         pad_id = next((tok.token_to_id(t) for t in ("[PAD]", "<pad>") if tok.token_to_id(t) is not None), 0)
     tok.no_padding()
-    window = max_length - tok.num_special_tokens_to_add(False)  # text tokens per window
-    overlap = max(window, 0) // 4 if overlap is None else overlap
-    if isinstance(overlap, bool) or not isinstance(overlap, int) or not 0 <= overlap < max(window, 1):
-        raise ValueError(f"overlap must be an integer in [0, {window}) for max_length {max_length}, got {overlap!r}")
+    specials = tok.num_special_tokens_to_add(False)
+    window = max_length - specials  # text tokens per window
+    if window < 1:
+        raise BundleError(f"max_length {max_length} leaves no room for text: tokenizer {path} adds {specials} special "
+                          f"tokens to every window; set encoder.max_length in emospark.json to at least {specials + 1}")
+    overlap = window // 4 if overlap is None else overlap
+    if isinstance(overlap, bool) or not isinstance(overlap, int) or not 0 <= overlap < window:
+        raise UsageError(f"options: overlap must be an integer in [0, {window}) for this model (max_length "
+                         f"{max_length}, {specials} special tokens), got {overlap!r}")
     tok.enable_truncation(max_length, stride=overlap)
     return tok, int(pad_id)
 
@@ -62,8 +68,8 @@ class Encoder:
         overlap: int | None = None,
     ):
         self.tokenizer, self.pad_id = load_tokenizer(bundle.tokenizer, bundle.max_length, overlap)
-        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-            raise ValueError(f"threads must be a positive integer, got {threads!r}")
+        if threads is not None:
+            threads = positive_int(threads, "options", "threads")
         self.workers = threads or available_cores()
         self.session = make_session(bundle.encoder, "encoder", threads=1, providers=providers)
         declared = {i.name: i for i in self.session.get_inputs()}
@@ -89,15 +95,29 @@ class Encoder:
         self.dim = self._probe(bundle)
 
     def _probe(self, bundle: Bundle) -> int:
-        """Run the largest token id of the tokenizer through the encoder, so that a
-        tokenizer that does not belong to this encoder fails at load, not mid-job."""
+        """Two trial runs, so that a bundle that cannot score every text fails at load,
+        not mid-job: the largest token id of the tokenizer (a tokenizer that does not
+        belong to this encoder), then a window of ``max_length`` tokens (a max_length
+        beyond the encoder's position embeddings). Returns the embedding size."""
         top = self.tokenizer.get_vocab_size(with_added_tokens=True) - 1
         try:
             hidden = self._run(np.array([[self.pad_id, top]]), np.ones((1, 2), dtype=bool))
         except Exception as exc:
             raise BundleError(
-                f"tokenizer {bundle.tokenizer} (vocabulary {top + 1}) does not fit encoder {bundle.encoder}: {exc}"
+                f"tokenizer {bundle.tokenizer} (vocabulary {top + 1}) does not fit encoder {bundle.encoder}: "
+                f"{str(exc)[:300]}"
             ) from None
+        n = bundle.max_length
+        try:
+            full = self._run(np.full((1, n), self.pad_id, dtype=np.int64), np.ones((1, n), dtype=bool))
+        except Exception as exc:
+            raise BundleError(
+                f"encoder {bundle.encoder} cannot take max_length {n} tokens (encoder.max_length in the manifest): "
+                f"{str(exc)[:300]}; lower max_length to what the encoder was trained for (e.g. 512 for BERT models)"
+            ) from None
+        if full.shape[:2] != (1, n) or full.shape[-1] != hidden.shape[-1]:
+            raise BundleError(f"encoder {bundle.encoder} returned shape {list(full.shape)} for a window of {n} tokens, "
+                              f"expected [1, {n}, {hidden.shape[-1]}]")
         return int(hidden.shape[-1])
 
     def _run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:

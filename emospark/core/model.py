@@ -10,12 +10,13 @@ from ..bundles.bundle import Bundle
 from .classifier import Classifier
 from .encoder import Encoder
 from .inputs import split_missing
+from .options import AGGREGATES, LONG_TEXTS, LoadOptions, check_batch_size, check_top_k
 from .progress import Progress, progress_bar
+from .thresholds import Thresholds
 from ..bundles.locate import resolve
 
 CHUNK = 4096  # texts tokenized at once: bounds memory on long inputs
-LONG_TEXTS = ("chunk", "truncate")
-AGGREGATES = ("max", "mean")
+__all__ = ["AGGREGATES", "LONG_TEXTS", "EmotionModel", "load", "pool_windows"]
 
 
 class EmotionModel:
@@ -62,19 +63,21 @@ class EmotionModel:
         aggregate: str = "max",
         overlap: int | None = None,
     ):
+        options = LoadOptions(long_texts=long_texts, aggregate=aggregate, overlap=overlap, batch_size=batch_size,
+                              threads=threads)  # checked before anything is read
         if verify:
             bundle.verify()
         self.bundle = bundle
-        self.batch_size = _positive(batch_size, "batch_size")
-        self.long_texts = _choice(long_texts, LONG_TEXTS, "long_texts")
-        self.aggregate = _choice(aggregate, AGGREGATES, "aggregate")
+        self.batch_size = options.batch_size
+        self.long_texts = options.long_texts
+        self.aggregate = options.aggregate
         self.labels: tuple[str, ...] = tuple(bundle.labels)
-        table = bundle.read_thresholds()
-        self.thresholds = np.array([table[lab] for lab in self.labels], dtype=np.float32)
-        self.thresholds.setflags(write=False)
-        self.encoder = Encoder(bundle, threads=threads, providers=providers, overlap=overlap)
+        self.encoder = Encoder(bundle, threads=options.threads, providers=providers, overlap=options.overlap)
         self.classifier = Classifier(bundle, threads=1, providers=providers)  # tiny: one thread
         self.classifier.check_accepts(self.encoder.dim)
+        table = bundle.read_thresholds()  # after the classifier, whose errors say more about a wrong head
+        self.threshold_table = Thresholds(self.labels, tuple(table[lab] for lab in self.labels))
+        self.thresholds = self.threshold_table.array()
 
     @property
     def name(self) -> str:
@@ -126,26 +129,23 @@ class EmotionModel:
         passed = np.nan_to_num(proba, nan=-1.0) >= self.threshold_array(threshold)
         if top_k is None:
             return [[self.labels[j] for j in np.flatnonzero(row)] for row in passed]
-        _positive(top_k, "top_k")  # the k most probable labels among those that pass
+        top_k = check_top_k(top_k)  # the k most probable labels among those that pass
         ranked = np.argsort(-np.nan_to_num(proba, nan=-1.0), axis=1, kind="stable")
         return [[self.labels[j] for j in r if ok[j]][:top_k] for r, ok in zip(ranked, passed)]
 
-    def threshold_array(self, threshold: float | Sequence[float] | Mapping[str, float] | None = None) -> np.ndarray:
-        """The per-label thresholds in label order, with an optional override."""
+    def threshold_array(self, threshold: Any = None) -> np.ndarray:
+        """The per-label thresholds in label order (read-only float32), with an optional
+        override: one number, one per label, ``{label: number}`` for some labels, or a
+        :class:`~emospark.core.thresholds.ThresholdFile` (see :mod:`emospark.core.thresholds`).
+        A bad override is a :class:`~emospark.errors.UsageError` (``InputError`` for a file).
+
+        >>> import emospark
+        >>> emospark.load().threshold_array({"joy": 0.9})[emospark.GO_EMOTIONS.index("joy")].item()
+        0.8999999761581421
+        """
         if threshold is None:
             return self.thresholds
-        if isinstance(threshold, Mapping):
-            unknown = sorted(set(threshold) - set(self.labels))
-            if unknown:
-                raise ValueError(f"unknown labels in threshold: {unknown}; labels are {list(self.labels)}")
-            out = self.thresholds.copy()
-            for lab, t in threshold.items():
-                out[self.labels.index(lab)] = t
-        else:
-            out = np.broadcast_to(np.asarray(threshold, dtype=np.float32), self.thresholds.shape).copy()
-        if not np.all((out >= 0) & (out <= 1)):
-            raise ValueError(f"thresholds must lie in [0, 1], got {threshold!r}")
-        return out
+        return Thresholds.parse(threshold, self.labels, base=self.threshold_table).array()
 
     def _proba(self, texts: list[str], batch_size: int, on_batch=None) -> np.ndarray:
         if self.long_texts == "truncate":
@@ -156,7 +156,7 @@ class EmotionModel:
 
     def _rows(self, texts: Iterable[Any], width: int, fn, batch_size: int | None, progress: Progress) -> np.ndarray:
         present, kept = split_missing(texts)
-        batch = self.batch_size if batch_size is None else _positive(batch_size, "batch_size")
+        batch = self.batch_size if batch_size is None else check_batch_size(batch_size)
         out = np.full((len(present), width), np.nan, dtype=np.float32)
         rows = np.flatnonzero(present)
         with progress_bar(progress, len(kept)) as bar:
@@ -194,18 +194,6 @@ def pool_windows(proba: np.ndarray, counts: np.ndarray, aggregate: str = "max") 
     if aggregate == "max":
         return np.maximum.reduceat(proba, starts, axis=0)
     return (np.add.reduceat(proba, starts, axis=0) / counts[:, None]).astype(proba.dtype)
-
-
-def _choice(value: str, allowed: Sequence[str], name: str) -> str:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}")
-    return value
-
-
-def _positive(value: int, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 def load(

@@ -37,7 +37,7 @@ from ..core.model_cache import ModelRef, cached_model
 from ..core.progress import Progress
 from ..core.schema import DEFAULT_COLUMN, SCHEMA_VERSION
 from ..core.scoring import score_arrow, score_type
-from ..core.tables import check_names, expand as flat_columns
+from ..core.tables import check_names, expand as flat_columns, is_text
 
 pd = require("pandas", "pandas", "the pandas accessor (df.emotions)")
 
@@ -55,12 +55,15 @@ def text_column(df: pd.DataFrame, text_col: str) -> pd.Series:
 
 
 def check_text(texts: pd.Series, name: object) -> pd.Series:
-    """``texts`` if its dtype can hold strings (object, string, Arrow string, categories of strings)
+    """``texts`` if its dtype can hold strings (object, string, categories of strings, and the
+    Arrow string types of :func:`emospark.core.tables.is_text`: string, large_string,
+    string_view, dictionary of strings)
     or if every value is missing (a column of nulls read as float64 NaN is a column of missing texts)."""
     dtype = texts.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         dtype = dtype.categories.dtype
-    if not pd.api.types.is_string_dtype(dtype) and not texts.isna().all():
+    arrow_text = isinstance(dtype, pd.ArrowDtype) and is_text(dtype.pyarrow_dtype)  # large, view, dictionary too
+    if not arrow_text and not pd.api.types.is_string_dtype(dtype) and not texts.isna().all():
         raise TypeError(f"column {name!r} has dtype {texts.dtype}, not text: cast it with .astype('string') first")
     return texts
 

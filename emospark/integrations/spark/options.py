@@ -9,24 +9,23 @@ even where emospark is missing and say so itself (see :mod:`.udf`).
 >>> check_options(threshold=1.5)
 Traceback (most recent call last):
 ...
-emospark.errors.UsageError: threshold must be a number in [0, 1], one per label (28), or {label: number}; got 1.5
+emospark.errors.UsageError: threshold: 'threshold' must be a number in [0, 1] (a probability, e.g. 0.3), got 1.5
 """
 from __future__ import annotations
 
 import hashlib
-import math
-import numbers
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ...bundles.bundle import Bundle
 from ...bundles.registry import REGISTRY, model_info
-from ...core.model import AGGREGATES, LONG_TEXTS
-from ...core.rollups import ROLLUPS
-from ...core.schema import SCHEMA_VERSIONS, SCHEMA_VERSION
+from ...checks import positive_int
+from ...core import thresholds
+from ...core.options import LoadOptions, check_rollups, check_schema_version
+from ...core.schema import SCHEMA_VERSION
 from ...errors import BundleError, ModelNotFoundError, UsageError
 from ...labels import GO_EMOTIONS
 
@@ -112,59 +111,11 @@ def check_model(model: Any) -> str | tuple[str, str] | None:
 
 def check_threshold(threshold: Any) -> float | tuple[float, ...] | dict[str, float] | None:
     """One number in [0, 1], one per label, or ``{label: number}``, as plain floats."""
-    problem = (f"threshold must be a number in [0, 1], one per label ({len(GO_EMOTIONS)}), or {{label: number}}; "
-               f"got {threshold!r}")
-    if threshold is None:
-        return None
-    if isinstance(threshold, Mapping):
-        unknown = sorted(str(k) for k in threshold if k not in GO_EMOTIONS)
-        if unknown:
-            raise UsageError(f"unknown labels in threshold: {unknown}; labels are {list(GO_EMOTIONS)}")
-        values = {str(k): unit_number(v, problem) for k, v in threshold.items()}
-        return values
-    if is_number(threshold):
-        return unit_number(threshold, problem)
-    if isinstance(threshold, (str, bytes)) or not isinstance(threshold, Sequence) and not hasattr(threshold, "tolist"):
-        raise UsageError(problem)
-    values = tuple(unit_number(v, problem) for v in list(threshold))
-    if len(values) != len(GO_EMOTIONS):
-        raise UsageError(problem)
-    return values
-
-
-def is_number(value: Any) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def unit_number(value: Any, problem: str) -> float:
-    if not is_number(value) or not 0 <= float(value) <= 1 or math.isnan(float(value)):
-        raise UsageError(problem)
-    return float(value)
+    return thresholds.check_threshold(threshold, GO_EMOTIONS)
 
 
 def optional_positive(value: Any, name: str) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise UsageError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def check_rollups(rollups: Any) -> tuple[str, ...]:
-    """Roll-up names (a single name is accepted), each once."""
-    names = (rollups,) if isinstance(rollups, str) else tuple(rollups or ())
-    for name in names:
-        if name not in ROLLUPS:
-            raise UsageError(f"unknown roll-up {name!r}: choose from {list(ROLLUPS)}")
-    if len(set(names)) != len(names):
-        raise UsageError(f"each roll-up may be given once, got {list(names)}")
-    return names
-
-
-def check_schema_version(version: Any) -> int:
-    if isinstance(version, bool) or version not in SCHEMA_VERSIONS:
-        raise UsageError(f"schema_version must be one of {list(SCHEMA_VERSIONS)}, got {version!r}")
-    return int(version)
+    return None if value is None else positive_int(value, "options", name)
 
 
 def check_load_options(options: Mapping[str, Any]) -> dict[str, Any]:
@@ -174,12 +125,7 @@ def check_load_options(options: Mapping[str, Any]) -> dict[str, Any]:
         raise UsageError(f"unknown options {unknown}: the Spark UDF takes model, threshold, top_k, batch_size, "
                          f"threads, rollups, schema_version and {list(LOAD_OPTIONS)}")
     checked = {k: v for k, v in options.items() if v is not None}
-    for name, allowed in (("long_texts", LONG_TEXTS), ("aggregate", AGGREGATES)):
-        if name in checked and checked[name] not in allowed:
-            raise UsageError(f"{name} must be one of {list(allowed)}, got {checked[name]!r}")
-    if "overlap" in checked and (isinstance(checked["overlap"], bool)
-                                 or not isinstance(checked["overlap"], numbers.Integral) or checked["overlap"] < 0):
-        raise UsageError(f"overlap must be a non-negative integer, got {checked['overlap']!r}")
+    LoadOptions(**checked)
     return checked
 
 
