@@ -334,6 +334,11 @@ class FileSource(Source):
             raise InputError(f"{self.shown(path)}: {where}: {redact(str(exc))}") from None
 
     def _format(self) -> str:
+        """The format the files' suffixes name; a directory named like a file (``out.tsv/``,
+        as Spark writes it, with ``part-*.csv`` files) is read in its own name's format."""
+        own = name_format(self.location.path.rstrip("/"))[0] if self.files != [self.location.path] else None
+        if own is not None:
+            return own
         named = {path: name_format(path)[0] for path in self.files}
         kinds = set(named.values())
         if kinds == {None}:
