@@ -9,6 +9,7 @@ import pytest
 from emospark import Bundle
 from emospark.core.schema import result_type
 
+from . import hypothesis_profiles  # noqa: F401  (registers and loads the ci/local profiles)
 from .fixtures import make_seed
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "go_emotions"

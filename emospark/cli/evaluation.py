@@ -62,7 +62,7 @@ def read_labelled(
     source: Source, text_col: str, labels_col: str, labels: Sequence[str]
 ) -> tuple[list[str], np.ndarray]:
     """All texts and the label matrix of a labelled file (read whole: eval sets are small)."""
-    where = str(source.path)
+    where = source.display
     check_column(source.schema, text_col, where, text=True)
     check_column(source.schema, labels_col, where)
     texts: list[str] = []

@@ -34,8 +34,8 @@ from .errors import (ArgumentFailure, ArgumentParser, add_debug_option, argument
                      scan_argv, unwrap)
 from .evaluation import evaluate, predict_all, read_labelled
 from ..bundles.inventory import environment, model_statuses
+from ..io import FLAT_FORMATS, READ_FORMATS, WRITE_FORMATS, AtomicFile, open_output, open_source
 from ..bundles.locate import local_dirs, resolve
-from ..io import FLAT_FORMATS, READ_FORMATS, WRITE_FORMATS, AtomicFile, format_of, open_source, open_writer
 from ..core.metrics import tune_thresholds
 from ..core.model import AGGREGATES, LONG_TEXTS, EmotionModel, load
 from .progress import Reporter
@@ -137,7 +137,7 @@ def _common_parsers() -> tuple[argparse.ArgumentParser, ...]:
     data = argparse.ArgumentParser(add_help=False)
     data.add_argument("--text-col", default="text", help="column holding the texts (default: text)")
     data.add_argument("--input-format", choices=READ_FORMATS,
-                      help="override the format given by the input file's extension")
+                      help="override the format given by the input's extension; required for stdin ('-')")
     model = argparse.ArgumentParser(add_help=False)
     m = model.add_argument_group("model")
     m.add_argument("--model", metavar="NAME|DIR",
@@ -191,20 +191,31 @@ def build_parser() -> argparse.ArgumentParser:
     data, model, log = _common_parsers()
 
     score = _command(
-        commands, "score", "add emotion scores to a parquet, CSV/TSV or JSONL file",
+        commands, "score", "add emotion scores to parquet, CSV/TSV or JSONL files, datasets and streams",
         "Read INPUT in batches (bounded memory, any size), add the emotions of --text-col to every "
-        "row and write OUTPUT, keeping every input column and the row order. OUTPUT appears only "
-        "when the whole file is written: a failed or interrupted run leaves none.\n\n"
+        "row and write OUTPUT, keeping every input column and the row order. A file OUTPUT appears "
+        "only when the whole file is written: a failed or interrupted run leaves none.\n\n"
+        "INPUT: a file (.parquet, .csv, .tsv, .jsonl, optionally .gz/.zst/.bz2), a directory or glob "
+        "of files (read in sorted path order; key=value directories add partition columns), '-' "
+        "(stdin, with --input-format), a named pipe, or a URI (s3://bucket/key, gs://, abfs://, "
+        "hdfs://). OUTPUT: a file, '-' (stdout, logs stay on stderr), a device or pipe (written "
+        "through), a directory with --partition-by, or a URI (uploaded when complete).\n\n"
         "Result: a struct column (default 'emotions') with 'scores' (one float per label), 'labels' "
         "(those reaching their thresholds) and one struct per --rollup; or, with --expand, flat "
         "columns emotions_<label>, emotions_labels, emotions_<rollup>_<group>. CSV/TSV output is "
         "always expanded, its label lists written as comma-separated text.",
         ["emospark score reviews.parquet scored.parquet --text-col body --rollup sentiment",
-         "emospark score comments.csv scored.jsonl --top-k 3 --threshold 0.4 --quiet"],
+         "emospark score comments.csv scored.jsonl --top-k 3 --threshold 0.4 --quiet",
+         "cat comments.jsonl | emospark score - - --input-format jsonl --output-format jsonl | jq .emotions.top",
+         "emospark score 'events/lang=*/*.parquet' scored/ --partition-by lang",
+         "emospark score s3://bucket/in/ s3://bucket/out.parquet --s3-endpoint http://127.0.0.1:9000"],
         [data, model, log],
     )
-    score.add_argument("input", metavar="INPUT", help="input file (or a directory of parquet files)")
-    score.add_argument("output", metavar="OUTPUT", help="output file; replaced if it exists")
+    score.add_argument("input", metavar="INPUT",
+                       help="file, directory, glob, '-' (stdin), named pipe or URI (s3://...)")
+    score.add_argument("output", metavar="OUTPUT",
+                       help="file (replaced when complete), '-' (stdout), device, pipe, dataset directory "
+                            "(--partition-by) or URI")
     score.add_argument("--out-col", default=DEFAULT_COLUMN,
                        help=f"name of the result column, or prefix of the expanded ones (default: {DEFAULT_COLUMN})")
     score.add_argument("--expand", action="store_true", help="flat result columns instead of one struct")
@@ -218,7 +229,16 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--schema-version", type=int, choices=SCHEMA_VERSIONS, default=SCHEMA_VERSION,
                        help="result schema: 2 (default) adds top and top_score; 1 is emospark 0.1's, to append to older tables")
     score.add_argument("--output-format", choices=WRITE_FORMATS,
-                       help="override the format given by OUTPUT's extension")
+                       help="override the format given by OUTPUT's extension; required for stdout ('-')")
+    score.add_argument("--no-clobber", action="store_true",
+                       help="refuse to replace an existing OUTPUT file or directory (exit 4), also one that "
+                            "appears while scoring")
+    score.add_argument("--partition-by", nargs="+", action="extend", default=[], metavar="COL",
+                       help="write OUTPUT as a hive-partitioned dataset directory (COL=value/part-00000.parquet), "
+                            "put in place only when complete")
+    score.add_argument("--s3-endpoint", metavar="URL",
+                       help="endpoint of an S3-compatible store (MinIO, Ceph...) for s3:// INPUT and OUTPUT, e.g. "
+                            "http://127.0.0.1:9000 (default: AWS, or $AWS_ENDPOINT_URL_S3)")
     score.add_argument("--engine", choices=("pandas", "spark"), default="pandas",
                        help="pandas: stream Arrow batches through this process (default); spark: a Spark job, "
                             "OUTPUT then is a directory of part files (needs emospark[spark])")
@@ -276,34 +296,35 @@ def run_score(args: argparse.Namespace, reporter: Reporter) -> None:
     if args.engine == "spark":
         score_with_spark(args, reporter)
         return
-    source = open_source(args.input, args.input_format)
-    out_format = format_of(Path(args.output), args.output_format, WRITE_FORMATS)
-    with AtomicFile(args.output) as out:
+    with ExitStack() as stack:  # open both ends first: fail before loading the model, not after
+        source = stack.enter_context(open_source(args.input, args.input_format, s3_endpoint=args.s3_endpoint))
+        output = stack.enter_context(open_output(args.output, args.output_format, no_clobber=args.no_clobber,
+                                                 partition_by=args.partition_by, s3_endpoint=args.s3_endpoint))
         model = load_model(args)
         with options_checked():
             scorer = BatchScorer(model, args.text_col, out_col=args.out_col, threshold=args.threshold,
                                  top_k=args.top_k, rollups=args.rollup, schema_version=args.schema_version,
-                                 expand=args.expand or out_format in FLAT_FORMATS)
-        writer = open_writer(out.file, out_format, scorer.output_schema(source.schema, str(source.path)))
-        reporter.start("scoring", total=source.count_rows(), input=str(source.path), output=str(args.output),
+                                 expand=args.expand or output.format in FLAT_FORMATS)
+        schema = scorer.output_schema(source.schema, source.display)
+        reporter.start("scoring", total=source.count_rows(), input=source.display, output=output.display,
                        model=model.name)
-        try:
-            try:
-                for batch in source.batches():  # its read errors come as InputError
-                    writer.write(scorer(batch))
-                    reporter.advance(batch.num_rows)
-            finally:  # also on errors, so the writer never writes to a closed file later
-                writer.close()  # writes the parquet footer: can fail on a full disk too
-        except OSError as exc:
-            raise OutputError(f"cannot write {args.output}: {exc}") from None
-        out.commit()
-    reporter.finish(output=str(args.output))
+        labels = [f"{scorer.prefix}_labels"] if scorer.expand else []
+        output.write(schema, scored_batches(source, scorer, reporter), label_columns=labels)
+        output.commit()
+    reporter.finish(output=output.display)
     reporter.warn(scorer.not_english_message(), not_english=scorer.english[False])
+
+
+def scored_batches(source, scorer: BatchScorer, reporter: Reporter) -> Iterator:
+    """The source's batches with the result added, progress reported per batch."""
+    for batch in source.batches():  # its read errors come as InputError
+        yield scorer(batch)
+        reporter.advance(batch.num_rows)
 
 
 def run_eval(args: argparse.Namespace, reporter: Reporter) -> None:
     source = open_source(args.data, args.input_format)
-    with ExitStack() as stack:  # open the outputs first: fail before scoring, not after
+    with source, ExitStack() as stack:  # open the outputs first: fail before scoring, not after
         outputs = {name: stack.enter_context(AtomicFile(path))
                    for name, path in (("json", args.json), ("thresholds", args.tune_thresholds)) if path}
         model = load_model(args)
