@@ -99,3 +99,33 @@ def test_warning_counts_texts_that_are_not_english():
         warn_not_english(english)
     assert not_english_message(np.array([True, True])) is None
     assert not_english_message(pa.array([], pa.bool_())) is None
+
+
+def test_without_cld2_the_field_is_null_with_one_warning(monkeypatch):
+    """Where pycld2 has no wheel (e.g. Linux ARM) and is not installed, ``english`` is null, not
+    a guess, and one warning says how to get the check."""
+    from emospark.core import language
+    from emospark.errors import MissingExtraError
+
+    def missing():
+        raise MissingExtraError('the English-only check needs the \'pycld2\' package: pip install "emospark[lang]"')
+
+    monkeypatch.setattr(language, "_cld2", missing)
+    monkeypatch.setattr(language, "_UNAVAILABLE_WARNED", False)
+    with pytest.warns(language.LanguageCheckUnavailable, match=r'emospark\[lang\]'):
+        first = language.english_flags(["Je suis tellement content pour toi", None])
+    assert first.type == pa.bool_() and first.to_pylist() == [None, None]
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert language.english_flags(["encore"]).to_pylist() == [None]  # warned once per process
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Zs", "Zl", "Zp", "Cc", "Cs")), min_size=1, max_size=8),
+       st.integers(5_000, 20_000))
+def test_long_unbroken_text_is_checked_in_linear_time(piece, times):
+    """One long word (no spaces): the URL stripping used to backtrack quadratically on it
+    (minutes for 1 MB); every text gets an answer."""
+    word = piece * times
+    assert english_array(pa.array([word + "://" + word, "www." + word, word])).null_count == 0
