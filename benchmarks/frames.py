@@ -1,5 +1,5 @@
 """Polars, DuckDB and pandas throughput relative to the core, on the same texts in one
-process: ``python -m benchmarks.frames [--texts 20000] [--rounds 3] [--out FILE]``.
+process: ``python -m benchmarks.frames [--texts 20000] [--rounds 3] [--only duckdb,polars] [--out FILE]``.
 
 Each round times every path once, in turn (interleaved, so a noisy neighbour hits all
 paths alike); each path keeps its fastest round. The model is loaded once and shared,
@@ -44,7 +44,8 @@ def paths(model, texts: list[str]) -> dict[str, Callable[[], object]]:
         "polars eager expression": lambda: frame.select(pl.col("text").emotions.score(model=model)),
         "polars lazy streaming": lambda: frame.lazy().select(pl.col("text").emotions.score(model=model))
         .collect(engine="streaming"),
-        "duckdb emotions(text)": lambda: con.sql("SELECT emotions(text) AS e FROM comments").arrow(),
+        # to_arrow_table(): DuckDB 1.4+'s .arrow() is a lazy reader that would time nothing
+        "duckdb emotions(text)": lambda: con.sql("SELECT emotions(text) AS e FROM comments").to_arrow_table(),
     }
 
 
@@ -66,6 +67,8 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--texts", type=int, default=20_000)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    p.add_argument("--only", default="", help="comma-separated words: time only the paths whose name has one "
+                   "(the core always runs)")
     p.add_argument("--dev", type=Path, default=None, help="go_emotions dev.tsv (default: ../shared beside the repo)")
     args = p.parse_args(argv)
 
@@ -77,7 +80,8 @@ def main(argv: list[str] | None = None) -> dict:
     model = emospark.load()
     for fn in paths(model, texts[:256]).values():  # warm up (first-call costs, DuckDB/Polars planning)
         fn()
-    runs = paths(model, texts)
+    runs = {name: fn for name, fn in paths(model, texts).items()
+            if name.startswith("core") or not args.only or any(w in name for w in args.only.split(","))}
     best = {name: float("inf") for name in runs}
     for _ in range(args.rounds):
         for name, fn in runs.items():
