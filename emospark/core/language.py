@@ -85,14 +85,13 @@ def english_flags(texts: Sequence[str | None]) -> pa.BooleanArray:
     installed, e.g. on Linux ARM, which it has no wheel for."""
     global _UNAVAILABLE_WARNED
     try:
-        cld2 = _cld2()
+        return _flags(languages(texts))
     except MissingExtraError as exc:
         if not _UNAVAILABLE_WARNED:
             _UNAVAILABLE_WARNED = True
             warnings.warn(f"{exc} (the result's english field is null until then)", LanguageCheckUnavailable,
                           stacklevel=2)
         return pa.nulls(len(texts), pa.bool_())
-    return _flags([_language(cld2, t) for t in texts])
 
 
 def _flags(codes: Sequence[str | None]) -> pa.BooleanArray:
