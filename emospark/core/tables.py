@@ -33,7 +33,7 @@ import pyarrow as pa
 from ..errors import InputError, UsageError
 from .language import count_message
 from .model import EmotionModel
-from .rollups import mapping
+from .options import check_rollups
 from .schema import DEFAULT_COLUMN, SCHEMA_VERSION
 from .scoring import score_arrow
 
@@ -132,14 +132,12 @@ class BatchScorer:
         prefix: str | None = None,
         schema_version: int = SCHEMA_VERSION,
     ):
-        for name in rollups:
-            mapping(name)  # unknown names fail here, not on the first batch
         self.model = model
         self.text_col = text_col
         self.out_col = out_col
         self.thresholds = model.threshold_array(threshold)
         self.top_k = top_k
-        self.rollups = tuple(rollups)
+        self.rollups = check_rollups(rollups)  # unknown names fail here, not on the first batch
         self.expand = expand
         self.prefix = out_col if prefix is None else prefix
         self.schema_version = schema_version

@@ -32,7 +32,6 @@ from ..errors import InputError, require
 from ..core.model import EmotionModel
 from ..core.model_cache import ModelRef, cached_model
 from ..core.progress import Progress, progress_bar
-from ..core.rollups import mapping
 from ..core.schema import DEFAULT_COLUMN, SCHEMA_VERSION
 from ..core.language import warn_not_english
 from ..core.scoring import Threshold, score_arrow, score_type
@@ -49,9 +48,8 @@ def model_labels(model: ModelRef | EmotionModel) -> tuple[str, ...]:
 def score_dtype(
     model: ModelRef | EmotionModel = None, rollups: Sequence[str] = (), schema_version: int = SCHEMA_VERSION
 ) -> pl.DataType:
-    """The ``pl.Struct`` that :func:`score` returns for these options (no model is loaded)."""
-    for name in rollups:
-        mapping(name)  # unknown roll-ups fail when the plan is built
+    """The ``pl.Struct`` that :func:`score` returns for these options (no model is loaded;
+    bad roll-ups or schema versions fail here, when the plan is built)."""
     arrow = score_type(model_labels(model), rollups, schema_version)
     return pl.from_arrow(pa.array([], type=arrow)).dtype
 
@@ -131,9 +129,9 @@ class EmotionsFrame:
         if text_col not in self._df.columns:
             raise InputError(f"no column {text_col!r} to score: the DataFrame's columns are {self._df.columns}")
         check_text(self._df.schema[text_col], text_col)
-        dtype = score_dtype(options.get("model"), options.get("rollups", ()), options.get("schema_version", SCHEMA_VERSION))
-        check_free(self._df.columns, pl.Series(out_col, [], dtype=dtype).to_arrow().type, out_col, flat=expand,
-                   prefix=prefix, overwrite=overwrite)
+        result_type = score_type(model_labels(options.get("model")), options.get("rollups", ()),
+                                 options.get("schema_version", SCHEMA_VERSION))
+        check_free(self._df.columns, result_type, out_col, flat=expand, prefix=prefix, overwrite=overwrite)
         with progress_bar(progress, self._df.height) as bar:
             result = self._df.select(score(pl.col(text_col), progress=bar, **options).alias(out_col)).to_series()
         if not expand:

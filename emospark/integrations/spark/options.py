@@ -22,9 +22,8 @@ from typing import Any
 
 from ...bundles.bundle import Bundle
 from ...bundles.registry import REGISTRY, model_info
-from ...checks import positive_int
 from ...core import thresholds
-from ...core.options import LoadOptions, check_rollups, check_schema_version
+from ...core.options import LoadOptions, check_batch_size, check_rollups, check_schema_version, check_top_k
 from ...core.schema import SCHEMA_VERSION
 from ...errors import BundleError, ModelNotFoundError, UsageError
 from ...labels import GO_EMOTIONS
@@ -72,9 +71,9 @@ def check_options(
     return SparkOptions(
         model=check_model(model),
         threshold=check_threshold(threshold),
-        top_k=optional_positive(top_k, "top_k"),
-        batch_size=optional_positive(batch_size, "batch_size"),
-        threads=optional_positive(threads, "threads"),
+        top_k=check_top_k(top_k),
+        batch_size=None if batch_size is None else check_batch_size(batch_size),
+        threads=None if threads is None else LoadOptions(threads=threads).threads,
         rollups=check_rollups(rollups),
         schema_version=check_schema_version(schema_version),
         load_options=check_load_options(load_options),
@@ -112,10 +111,6 @@ def check_model(model: Any) -> str | tuple[str, str] | None:
 def check_threshold(threshold: Any) -> float | tuple[float, ...] | dict[str, float] | None:
     """One number in [0, 1], one per label, or ``{label: number}``, as plain floats."""
     return thresholds.check_threshold(threshold, GO_EMOTIONS)
-
-
-def optional_positive(value: Any, name: str) -> int | None:
-    return None if value is None else positive_int(value, "options", name)
 
 
 def check_load_options(options: Mapping[str, Any]) -> dict[str, Any]:
