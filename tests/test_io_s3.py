@@ -1,10 +1,15 @@
 """`emospark score` against a real S3 API on 127.0.0.1: moto's standalone server, started once
 for this module (pyarrow's S3 client does not go through botocore, so in-process mocks
-cannot work). Partitioned datasets in and out of a bucket, no object after a failed write,
-credentials never printed."""
+cannot work). Partitioned datasets in and out of a bucket, no object after a failed write or
+a SIGTERM mid-upload, credentials never printed."""
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import subprocess
+import sys
+import time
 
 import pyarrow as pa
 import pyarrow.fs as pafs
@@ -93,3 +98,29 @@ def test_credentials_in_a_uri_are_never_printed(s3, endpoint, tiny, tmp_path, ca
     captured = capsys.readouterr()
     assert SECRET not in captured.err + captured.out and KEY not in captured.err
     assert SECRET not in out.read_text() and "no-such-bucket" in captured.err
+
+
+def test_sigterm_while_uploading_a_dataset_leaves_no_object(s3, endpoint, tiny, tmp_path):
+    """Stopped after its first files reached the bucket, a partitioned upload removes them again."""
+    s3.create_dir("stop-out")
+    src = tmp_path / "in.parquet"
+    n = 600  # one partition per row: as many uploads as rows
+    pq.write_table(pa.table({"text": [f"row {i}" for i in range(n)], "part": [f"p{i:04d}" for i in range(n)]}), src)
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": KEY, "AWS_SECRET_ACCESS_KEY": SECRET, "AWS_DEFAULT_REGION": "us-east-1"}
+    proc = subprocess.Popen([sys.executable, "-m", "emospark", "score", str(src), "s3://stop-out/ds",
+                             "--partition-by", "part", "--s3-endpoint", endpoint, *tiny],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while len(keys(s3, "stop-out")) < 3:  # mid-upload
+            assert proc.poll() is None and time.monotonic() < deadline, "the run ended before the signal"
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 143, err
+    assert "Traceback" not in err
+    assert keys(s3, "stop-out") == []

@@ -346,7 +346,9 @@ class PartitionedOutput(Output):
     columns, rows in input order within each partition, and ``_SUCCESS`` when complete.
     Written into a hidden sibling directory (locally) and put in place on :meth:`commit`:
     an existing directory is swapped for it in one step. Remote: written locally, then
-    each file uploaded as :func:`upload` does (the prefix must hold nothing yet)."""
+    each file uploaded as :func:`upload` does (the prefix must hold nothing yet); if an
+    upload fails or the run is stopped (SIGTERM, Ctrl-C) mid-way, the files already
+    uploaded are removed again."""
 
     def __init__(self, location: Location, fmt: str, compression: str | None, partition_by: Sequence[str], *,
                  no_clobber: bool = False):
@@ -441,10 +443,18 @@ class PartitionedOutput(Output):
                 return
             self._refuse_clobber()
             files = sorted(p for p in self.staging.rglob("*") if p.is_file() and p.name != SUCCESS)
-            for path in [*files, self.staging / SUCCESS]:  # _SUCCESS last
-                target = self.location.child(f"{self.location.path}/{path.relative_to(self.staging).as_posix()}")
-                with open(path, "rb") as f:
-                    upload(f, target)
+            uploaded: list[Location] = []  # and being uploaded
+            try:
+                for path in [*files, self.staging / SUCCESS]:  # _SUCCESS last
+                    target = self.location.child(f"{self.location.path}/{path.relative_to(self.staging).as_posix()}")
+                    uploaded.append(target)  # before: a signal may come between the move and the next line
+                    with open(path, "rb") as f:
+                        upload(f, target)
+            except BaseException:  # a failure or a signal mid-way: no partial dataset stays behind
+                for target in reversed(uploaded):
+                    with contextlib.suppress(OSError, pa.ArrowException):
+                        target.filesystem.delete_file(target.path)
+                raise
 
     def __exit__(self, *exc) -> None:
         shutil.rmtree(self.staging, ignore_errors=True)
