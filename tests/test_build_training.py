@@ -94,6 +94,7 @@ def test_routes_run_records_soups_and_exports(train_module, tiny, tmp_path, monk
                                            "d": {"seed": 3, "epochs": 1, "batch_size": 8, "threads": 1,
                                                  "distill_from": "a,b"}})
     monkeypatch.setattr(routes, "SOUPS", {"soup-ab": ("a", "b@1")})
+    monkeypatch.setattr(routes, "ENSEMBLES", {"ens-ab": ("a@1", "b@1"), "ens-ax": ("a@1", "x@1")})
     base, data = tiny
     common = ["--work", str(tmp_path), "--base", str(base), "--data", str(data)]
     monkeypatch.setattr(sys, "argv", ["routes.py", *common, "run", "--only", "soup-ab", "d"])
@@ -111,7 +112,10 @@ def test_routes_run_records_soups_and_exports(train_module, tiny, tmp_path, monk
     assert torch.allclose(soup[key], (a[key] + b[key]) / 2)
     monkeypatch.setattr(sys, "argv", ["routes.py", *common, "status"])
     routes.main()
-    assert "| soup-ab | finished | 1 | 1 |" in capsys.readouterr().out
+    shown = capsys.readouterr().out
+    assert "| soup-ab | finished | 1 | 1 |" in shown
+    assert "| ens-ab (mean of a@1 + b@1; not shippable) | ensemble |" in shown
+    assert "ens-ax" not in shown  # a member without probabilities: no row
     monkeypatch.setattr(sys, "argv", ["routes.py", *common, "export", "soup-ab", "--out", str(tmp_path / "trained")])
     routes.main()
     assert (tmp_path / "trained" / "encoder" / "tokenizer.json").is_file()

@@ -10,7 +10,7 @@ bundle is measured again by build_bundle.py.
 Commands (from the repo root; WORK defaults to $EMOSPARK_TRAIN_DIR or /work/train)::
 
     python models/build/routes.py run      # train what is unfinished, then soups and records
-    python models/build/routes.py status   # progress and the records table
+    python models/build/routes.py status   # progress and the records table (and ENSEMBLES)
     python models/build/routes.py export ROUTE --out DIR   # a trained dir for build_bundle.py
 
 ``run`` is safe to start again after being stopped: runs continue from their last checkpoint,
@@ -55,6 +55,14 @@ SOUPS: dict[str, tuple[str, ...]] = {
     "avg-bce-s13-e3e4": ("bce-s13@3", "bce-s13@4"),
     "soup-bce-s13-s14": ("bce-s13", "bce-s14"),
     "soup-bce-s13-s14-s15": ("bce-s13", "bce-s14", "bce-s15"),
+}
+
+# Not shippable (N models, N times the inference cost): the mean of members' fp32 probabilities,
+# computed from the stored ones. It bounds what a soup or a distilled student of them can reach.
+ENSEMBLES: dict[str, tuple[str, ...]] = {
+    "ens-bce-s13-s14": ("bce-s13@3", "bce-s14@2"),
+    "ens-bce-s13-asl-s13": ("bce-s13@3", "asl-s13@4"),
+    "ens-bce-s13-s14-asl-s13": ("bce-s13@3", "bce-s14@2", "asl-s13@4"),
 }
 
 
@@ -107,6 +115,15 @@ def record_route(name: str, run: Path, y_slice: np.ndarray, y_dev: np.ndarray, m
         "dev_cross_fitted_macro_f1": best and best["dev"]["cross_fitted_macro_f1"],
         "dev_tuned_on_dev_macro_f1": best and best["dev"]["tuned_on_same_data_macro_f1"],
     }
+
+
+def ensemble_row(members: tuple[str, ...], work: Path, y_slice: np.ndarray, y_dev: np.ndarray) -> dict | None:
+    """Slice and dev figures of the members' mean probability (None until every member has them)."""
+    paths = [(work / "runs" / m.split("@")[0], m.split("@")[1]) for m in members]
+    if not all((run / f"dev_proba{e}.npy").exists() for run, e in paths):
+        return None
+    mean = lambda split: np.mean([np.load(run / f"{split}_proba{e}.npy") for run, e in paths], axis=0)  # noqa: E731
+    return {"slice": figures(y_slice, mean("slice")), "dev": figures(y_dev, mean("dev"))}
 
 
 def last_epoch(run: Path) -> int:
@@ -178,6 +195,12 @@ def status(args: argparse.Namespace) -> None:
         print(f"| {name} | {state} | {len(rec['epochs'])} | {rec['chosen_epoch'] or ''} | "
               f"{fmt(rec['slice_cross_fitted_macro_f1'])} | {fmt(rec['dev_cross_fitted_macro_f1'])} | "
               f"{fmt(rec['dev_tuned_on_dev_macro_f1'])} |")
+    for name, members in ENSEMBLES.items():
+        row = ensemble_row(members, args.work, y_slice, y_dev)
+        if row:
+            print(f"| {name} (mean of {' + '.join(members)}; not shippable) | ensemble | | | "
+                  f"{fmt(row['slice']['cross_fitted_macro_f1'])} | {fmt(row['dev']['cross_fitted_macro_f1'])} | "
+                  f"{fmt(row['dev']['tuned_on_same_data_macro_f1'])} |")
 
 
 def export_route(args: argparse.Namespace) -> None:
