@@ -92,16 +92,21 @@ def test_routes_run_records_soups_and_exports(train_module, tiny, tmp_path, monk
     monkeypatch.setattr(routes, "ROUTES", {"a": {"seed": 1, "epochs": 1, "batch_size": 8, "threads": 1},
                                            "b": {"seed": 2, "epochs": 1, "batch_size": 8, "threads": 1},
                                            "d": {"seed": 3, "epochs": 1, "batch_size": 8, "threads": 1,
-                                                 "distill_from": "a,b"}})
+                                                 "distill_from": "a,b"},
+                                           "f": {"seed": 1, "epochs": 1, "batch_size": 8, "threads": 1,
+                                                 "full_train": True, "epoch_from": "a"}})
     monkeypatch.setattr(routes, "SOUPS", {"soup-ab": ("a", "b@1")})
     monkeypatch.setattr(routes, "ENSEMBLES", {"ens-ab": ("a@1", "b@1"), "ens-ax": ("a@1", "x@1")})
     base, data = tiny
     common = ["--work", str(tmp_path), "--base", str(base), "--data", str(data)]
-    monkeypatch.setattr(sys, "argv", ["routes.py", *common, "run", "--only", "soup-ab", "d"])
-    routes.main()  # trains a and b first, then the soup, then the student of a and b
+    monkeypatch.setattr(sys, "argv", ["routes.py", *common, "run", "--only", "soup-ab", "d", "f"])
+    routes.main()  # trains a and b first, then the soup, the student of a and b, a on all of train
     records = {p.stem: json.loads(p.read_text()) for p in (tmp_path / "records").glob("*.json")}
-    assert set(records) == {"a", "b", "soup-ab", "d"}
+    assert set(records) == {"a", "b", "soup-ab", "d", "f"}
     assert records["d"]["config"]["distill_from"] == "a,b"
+    full = records.pop("f")  # trained on the slice too: a's epoch, no slice figures
+    assert full["config"]["full_train"] and full["chosen_epoch"] == 1
+    assert full["slice_cross_fitted_macro_f1"] is None and full["epochs"][0]["slice"] is None
     assert np.load(tmp_path / "runs" / "a" / "train_proba.npy").shape == (50, 28)
     assert records["soup-ab"]["config"] == {"soup_of": ["a", "b@1"]} and records["a"]["finished"]
     for rec in records.values():

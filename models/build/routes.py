@@ -46,8 +46,13 @@ ROUTES: dict[str, dict] = {
     "cb-s13": {"seed": 13, "loss": "class-balanced"},
     "distill-s16": {"seed": 16, "distill_from": "bce-s13,bce-s14,bce-s15"},
     "bce-cos-s13": {"seed": 13, "schedule": "cosine"},
+    "cb-s14": {"seed": 14, "loss": "class-balanced"},
+    "cb-s15": {"seed": 15, "loss": "class-balanced"},
+    "cb-s13-full": {"seed": 13, "loss": "class-balanced", "full_train": True, "epoch_from": "cb-s13"},
 }
 # "distill-*": one student trained on the labels mixed with its teachers' mean probabilities.
+# "*-full": trained on all of train, slice included, so the slice cannot choose its epoch: it
+# takes the epoch chosen for its 90% twin ("epoch_from"), and its slice figures are not shown.
 # Uniform weight averages ("model soups") of the last epoch of routes sharing a configuration but
 # not the seed (same pretrained start and the same head initialisation, see train.HEAD_SEED).
 # A member is a route (its last epoch) or ROUTE@EPOCH (averaging epochs of one run).
@@ -55,6 +60,7 @@ SOUPS: dict[str, tuple[str, ...]] = {
     "avg-bce-s13-e3e4": ("bce-s13@3", "bce-s13@4"),
     "soup-bce-s13-s14": ("bce-s13", "bce-s14"),
     "soup-bce-s13-s14-s15": ("bce-s13", "bce-s14", "bce-s15"),
+    "soup-cb-s13-s14-s15": ("cb-s13", "cb-s14", "cb-s15"),
 }
 
 # Not shippable (N models, N times the inference cost): the mean of members' fp32 probabilities,
@@ -67,17 +73,20 @@ ENSEMBLES: dict[str, tuple[str, ...]] = {
 
 
 def needs(name: str) -> tuple[str, ...]:
-    """The routes that must be finished before ``name``: a soup's members, a student's teachers."""
+    """The routes that must be finished before ``name``: a soup's members, a student's
+    teachers, a full-train route's twin."""
     if name in SOUPS:
         return tuple(dict.fromkeys(m.split("@")[0] for m in SOUPS[name]))
     teachers = ROUTES[name].get("distill_from")
-    return tuple(teachers.split(",")) if teachers else ()
+    twin = ROUTES[name].get("epoch_from")
+    return (*(teachers.split(",") if teachers else ()), *((twin,) if twin else ()))
 
 
 def route_args(name: str, base: Path, data: Path, work: Path) -> argparse.Namespace:
     flags = ["--base", str(base), "--data", str(data), "--work", str(work), "--route", name]
     for key, value in ROUTES[name].items():
-        flags += [f"--{key.replace('_', '-')}", str(value)]
+        if key != "epoch_from":  # a routes.py setting, not a train.py flag
+            flags += [f"--{key.replace('_', '-')}"] + ([] if value is True else [str(value)])
     return T.parser().parse_args(flags)
 
 
@@ -95,15 +104,22 @@ def labels_of(work: Path, base: Path, data: Path) -> tuple[np.ndarray, np.ndarra
 
 
 def record_route(name: str, run: Path, y_slice: np.ndarray, y_dev: np.ndarray, members: tuple[str, ...] = ()) -> dict:
-    """Figures of every finished epoch (or of the soup); the chosen epoch is the best on the slice."""
+    """Figures of every finished epoch (or of the soup); the chosen epoch is the best on the
+    slice, or a full-train route's twin's."""
+    spec = ROUTES.get(name, {})
     epochs = sorted(int(p.stem.removeprefix("slice_proba")) for p in run.glob("slice_proba*.npy"))
     rows = []
     for e in epochs:
         rows.append({"epoch": e,
-                     "slice": figures(y_slice, np.load(run / f"slice_proba{e}.npy")),
+                     "slice": None if spec.get("full_train") else figures(y_slice, np.load(run / f"slice_proba{e}.npy")),
                      "dev": figures(y_dev, np.load(run / f"dev_proba{e}.npy"))})
     log = json.loads((run / "log.json").read_text()) if (run / "log.json").exists() else {}
-    best = max(rows, key=lambda r: r["slice"]["cross_fitted_macro_f1"]) if rows else None
+    if spec.get("epoch_from"):
+        twin = spec["epoch_from"]
+        chosen = record_route(twin, run.parent / twin, y_slice, y_dev)["chosen_epoch"]
+        best = next((r for r in rows if r["epoch"] == chosen), None)
+    else:
+        best = max(rows, key=lambda r: r["slice"]["cross_fitted_macro_f1"]) if rows else None
     return {
         "route": name,
         "config": log.get("config", {"soup_of": list(members)}),
@@ -111,7 +127,7 @@ def record_route(name: str, run: Path, y_slice: np.ndarray, y_dev: np.ndarray, m
         "train_seconds": round(log.get("seconds", 0)),
         "epochs": rows,
         "chosen_epoch": best and best["epoch"],
-        "slice_cross_fitted_macro_f1": best and best["slice"]["cross_fitted_macro_f1"],
+        "slice_cross_fitted_macro_f1": best and best["slice"] and best["slice"]["cross_fitted_macro_f1"],
         "dev_cross_fitted_macro_f1": best and best["dev"]["cross_fitted_macro_f1"],
         "dev_tuned_on_dev_macro_f1": best and best["dev"]["tuned_on_same_data_macro_f1"],
     }
