@@ -69,6 +69,8 @@ ENSEMBLES: dict[str, tuple[str, ...]] = {
     "ens-bce-s13-s14": ("bce-s13@3", "bce-s14@2"),
     "ens-bce-s13-asl-s13": ("bce-s13@3", "asl-s13@4"),
     "ens-bce-s13-s14-asl-s13": ("bce-s13@3", "bce-s14@2", "asl-s13@4"),
+    "ens-bce-s13-cb-s13": ("bce-s13@3", "cb-s13@4"),
+    "ens-bce-s13-cb-s13-asl-s13": ("bce-s13@3", "cb-s13@4", "asl-s13@4"),
 }
 
 
