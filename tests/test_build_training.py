@@ -85,7 +85,7 @@ def test_the_held_out_slice_is_fixed_and_a_tenth(train_module):
     assert held.sum() == 4341 and np.array_equal(held, train_module.slice_mask(43410))
 
 
-def test_routes_run_records_soups_and_exports(train_module, tiny, tmp_path, monkeypatch, capsys):
+def test_routes_run_records_soups_and_exports(train_module, tiny, tiny_bundle, tmp_path, monkeypatch, capsys):
     spec = importlib.util.spec_from_file_location("emospark_build_routes", BUILD / "routes.py")
     routes = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(routes)
@@ -127,3 +127,11 @@ def test_routes_run_records_soups_and_exports(train_module, tiny, tmp_path, monk
     assert (tmp_path / "trained" / "head.pt").is_file()
     log = json.loads((tmp_path / "trained" / "train_log.json").read_text())
     assert log["route"] == "soup-ab" and str(tmp_path) not in json.dumps(log)
+    monkeypatch.setattr(sys, "argv", ["routes.py", *common, "compare", "a", "--bundle", str(tiny_bundle.root),
+                                      "--boot", "5"])
+    routes.main()  # a against a bundle on dev: the same 12 rows, figures and a bootstrap interval
+    shown = capsys.readouterr().out
+    assert "dev cross-fitted macro F1 (50 halvings): a@1 " in shown and "paired bootstrap (5 resamples" in shown
+    rows = [line for line in shown.splitlines() if line.startswith("| ")]
+    assert rows[0] == "| label | dev support | bundle F1 | route F1 | difference |" and len(rows) == 1 + 28
+    assert len(list(tmp_path.glob("bundle-*-dev_proba.npy"))) == 1

@@ -12,6 +12,7 @@ Commands (from the repo root; WORK defaults to $EMOSPARK_TRAIN_DIR or /work/trai
     python models/build/routes.py run      # train what is unfinished, then soups and records
     python models/build/routes.py status   # progress and the records table (and ENSEMBLES)
     python models/build/routes.py export ROUTE --out DIR   # a trained dir for build_bundle.py
+    python models/build/routes.py compare ROUTE   # against the shipped default, paired bootstrap
 
 ``run`` is safe to start again after being stopped: runs continue from their last checkpoint,
 finished runs and records are skipped. Start it in the background at low priority::
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -221,6 +223,56 @@ def status(args: argparse.Namespace) -> None:
                   f"{fmt(row['dev']['tuned_on_same_data_macro_f1'])} |")
 
 
+def bundle_dev_proba(name: str, work: Path, data: Path) -> np.ndarray:
+    """A bundle's probabilities on dev (its int8 ONNX path, as users get them), cached in WORK.
+    ``name``: a registered name or a bundle directory."""
+    path = work / ("bundle-" + re.sub(r"[^\w.-]", "_", name) + "-dev_proba.npy")
+    if not path.exists():
+        import emospark
+
+        texts, _ = T.read_split(data / "dev.tsv", len(GO_EMOTIONS))
+        tmp = path.with_suffix(".tmp.npy")
+        np.save(tmp, emospark.load(name).predict_proba(texts))
+        os.replace(tmp, path)
+    return np.load(path)
+
+
+def paired_bootstrap(y: np.ndarray, new: np.ndarray, old: np.ndarray, n: int, seed: int = 7) -> np.ndarray:
+    """Cross-fitted macro F1 of ``new`` minus that of ``old`` on ``n`` resamples of the rows
+    (the same resample and the same halvings for both)."""
+    rng = np.random.default_rng(seed)
+    diffs = []
+    for b in range(n):
+        i = rng.integers(0, len(y), len(y))
+        cf = lambda p: cross_fitted(y[i], p[i], GO_EMOTIONS, repeats=3, seed=b)["macro"]["f1"]  # noqa: E731
+        diffs.append(cf(new) - cf(old))
+    return np.array(diffs)
+
+
+def compare(args: argparse.Namespace) -> None:
+    """A route's chosen epoch against a shipped bundle on dev: cross-fitted macro F1 over 50
+    halvings, the difference with a paired bootstrap interval, per-label F1, and the two-model
+    ensemble (twice the cost: a ceiling, not a candidate)."""
+    y_slice, y_dev = labels_of(args.work, args.base, args.data)
+    run = args.work / "runs" / args.route
+    epoch = args.epoch or record_route(args.route, run, y_slice, y_dev, SOUPS.get(args.route, ()))["chosen_epoch"]
+    new, old = np.load(run / f"dev_proba{epoch}.npy"), bundle_dev_proba(args.bundle, args.work, args.data)
+    cf = {k: cross_fitted(y_dev, p, GO_EMOTIONS, repeats=50)
+          for k, p in (("new", new), ("old", old), ("ensemble", (new + old) / 2))}
+    diffs = paired_bootstrap(y_dev, new, old, args.boot)
+    lo, mid, hi = np.percentile(diffs, [5, 50, 95])
+    print(f"dev cross-fitted macro F1 (50 halvings): {args.route}@{epoch} {cf['new']['macro']['f1']:.4f}, "
+          f"{args.bundle} {cf['old']['macro']['f1']:.4f}, "
+          f"difference {cf['new']['macro']['f1'] - cf['old']['macro']['f1']:+.4f}")
+    print(f"paired bootstrap ({args.boot} resamples of dev): median {mid:+.4f}, 90% interval "
+          f"[{lo:+.4f}, {hi:+.4f}], share <= 0: {(diffs <= 0).mean():.2f}")
+    print(f"ensemble of both (2x cost, not shippable): {cf['ensemble']['macro']['f1']:.4f}")
+    print("| label | dev support | bundle F1 | route F1 | difference |\n|---|---|---|---|---|")
+    for lab in sorted(GO_EMOTIONS, key=lambda lab: cf["old"]["per_label"][lab]["support"]):
+        a, b = cf["old"]["per_label"][lab], cf["new"]["per_label"][lab]
+        print(f"| {lab} | {a['support']} | {a['f1']:.3f} | {b['f1']:.3f} | {b['f1'] - a['f1']:+.3f} |")
+
+
 def export_route(args: argparse.Namespace) -> None:
     run = args.work / "runs" / args.route
     rec = record_route(args.route, run, *labels_of(args.work, args.base, args.data), SOUPS.get(args.route, ()))
@@ -247,9 +299,14 @@ def main() -> None:
     e.add_argument("route", choices=list(ROUTES) + list(SOUPS))
     e.add_argument("--epoch", type=int)
     e.add_argument("--out", type=Path, required=True)
+    c = sub.add_parser("compare", help="a route against a shipped bundle on dev, with a paired bootstrap")
+    c.add_argument("route", choices=list(ROUTES) + list(SOUPS))
+    c.add_argument("--epoch", type=int)
+    c.add_argument("--bundle", default="minilm-l6-go-emotions-v1")
+    c.add_argument("--boot", type=int, default=200, help="bootstrap resamples")
     args = ap.parse_args()
     args.base = args.base or args.work / "base"
-    {"run": run_all, "status": status, "export": export_route}[args.command](args)
+    {"run": run_all, "status": status, "export": export_route, "compare": compare}[args.command](args)
 
 
 if __name__ == "__main__":
