@@ -135,3 +135,6 @@ def test_routes_run_records_soups_and_exports(train_module, tiny, tiny_bundle, t
     rows = [line for line in shown.splitlines() if line.startswith("| ")]
     assert rows[0] == "| label | dev support | bundle F1 | route F1 | difference |" and len(rows) == 1 + 28
     assert len(list(tmp_path.glob("bundle-*-dev_proba.npy"))) == 1
+    monkeypatch.setattr(sys, "argv", ["routes.py", *common, "compare", "a", "--epoch", "9"])
+    with pytest.raises(SystemExit, match="a has no epoch 9 in .*or pass --epoch N"):
+        routes.main()  # an epoch that was never trained: a message, not a missing-file traceback

@@ -107,9 +107,10 @@ def labels_of(work: Path, base: Path, data: Path) -> tuple[np.ndarray, np.ndarra
     return y_train[T.slice_mask(len(y_train))].astype(bool), y_dev.astype(bool)
 
 
-def record_route(name: str, run: Path, y_slice: np.ndarray, y_dev: np.ndarray, members: tuple[str, ...] = ()) -> dict:
+def record_route(name: str, run: Path, y_slice: np.ndarray, y_dev: np.ndarray, members: tuple[str, ...] = (),
+                 known: dict[str, dict] | None = None) -> dict:
     """Figures of every finished epoch (or of the soup); the chosen epoch is the best on the
-    slice, or a full-train route's twin's."""
+    slice, or a full-train route's twin's (taken from ``known``, records by route, if there)."""
     spec = ROUTES.get(name, {})
     epochs = sorted(int(p.stem.removeprefix("slice_proba")) for p in run.glob("slice_proba*.npy"))
     rows = []
@@ -120,7 +121,8 @@ def record_route(name: str, run: Path, y_slice: np.ndarray, y_dev: np.ndarray, m
     log = json.loads((run / "log.json").read_text()) if (run / "log.json").exists() else {}
     if spec.get("epoch_from"):
         twin = spec["epoch_from"]
-        chosen = record_route(twin, run.parent / twin, y_slice, y_dev)["chosen_epoch"]
+        twin_record = (known or {}).get(twin) or record_route(twin, run.parent / twin, y_slice, y_dev)
+        chosen = twin_record["chosen_epoch"]
         best = next((r for r in rows if r["epoch"] == chosen), None)
     else:
         best = max(rows, key=lambda r: r["slice"]["cross_fitted_macro_f1"]) if rows else None
@@ -139,16 +141,19 @@ def record_route(name: str, run: Path, y_slice: np.ndarray, y_dev: np.ndarray, m
 
 def ensemble_row(members: tuple[str, ...], work: Path, y_slice: np.ndarray, y_dev: np.ndarray) -> dict | None:
     """Slice and dev figures of the members' mean probability (None until every member has them)."""
-    paths = [(work / "runs" / m.split("@")[0], m.split("@")[1]) for m in members]
+    paths = [member_epoch(m, work) for m in members]
     if not all((run / f"dev_proba{e}.npy").exists() for run, e in paths):
         return None
     mean = lambda split: np.mean([np.load(run / f"{split}_proba{e}.npy") for run, e in paths], axis=0)  # noqa: E731
     return {"slice": figures(y_slice, mean("slice")), "dev": figures(y_dev, mean("dev"))}
 
 
-def last_epoch(run: Path) -> int:
-    """The last finished epoch of a run."""
-    return max(int(p.stem.removeprefix("epoch")) for p in run.glob("epoch*.pt"))
+def member_epoch(member: str, work: Path) -> tuple[Path, int]:
+    """A member ``ROUTE@EPOCH`` or ``ROUTE`` (its last finished epoch; 0 if none) as its run
+    directory and epoch."""
+    route, _, epoch = member.partition("@")
+    run = work / "runs" / route
+    return run, int(epoch) if epoch else max((int(p.stem.removeprefix("epoch")) for p in run.glob("epoch*.pt")), default=0)
 
 
 def make_soup(name: str, members: tuple[str, ...], base: Path, data: Path, work: Path) -> Path:
@@ -158,8 +163,8 @@ def make_soup(name: str, members: tuple[str, ...], base: Path, data: Path, work:
     run.mkdir(parents=True, exist_ok=True)
     states = []
     for member in members:
-        route, _, epoch = member.partition("@")
-        states.append(torch.load(work / "runs" / route / f"epoch{epoch or last_epoch(work / 'runs' / route)}.pt"))
+        member_run, epoch = member_epoch(member, work)
+        states.append(torch.load(member_run / f"epoch{epoch}.pt"))
     soup = {k: sum(s[k] for s in states) / len(states) if states[0][k].is_floating_point() else states[0][k]
             for k in states[0]}
     tokens = T.Tokens(base, data, work, 128)
@@ -203,15 +208,16 @@ def status(args: argparse.Namespace) -> None:
     y_slice, y_dev = labels_of(args.work, args.base, args.data)
     print("| route | state | epochs done | chosen epoch | slice cross-fitted | dev cross-fitted | dev tuned on dev |")
     print("|---|---|---|---|---|---|---|")
+    fmt = lambda x: "" if x is None else f"{x:.4f}"  # noqa: E731
+    records: dict[str, dict] = {}  # a full-train route's twin comes before it in ROUTES
     for name in list(ROUTES) + list(SOUPS):
         run = args.work / "runs" / name
         if not run.exists():
             print(f"| {name} | not started | | | | | |")
             continue
         members = SOUPS.get(name, ())
-        rec = record_route(name, run, y_slice, y_dev, members)
+        rec = records[name] = record_route(name, run, y_slice, y_dev, members, records)
         state = "finished" if rec["finished"] else "running/stopped"
-        fmt = lambda x: "" if x is None else f"{x:.4f}"  # noqa: E731
         print(f"| {name} | {state} | {len(rec['epochs'])} | {rec['chosen_epoch'] or ''} | "
               f"{fmt(rec['slice_cross_fitted_macro_f1'])} | {fmt(rec['dev_cross_fitted_macro_f1'])} | "
               f"{fmt(rec['dev_tuned_on_dev_macro_f1'])} |")
@@ -249,13 +255,23 @@ def paired_bootstrap(y: np.ndarray, new: np.ndarray, old: np.ndarray, n: int, se
     return np.array(diffs)
 
 
+def given_or_chosen(args: argparse.Namespace, rec: dict) -> int:
+    """``--epoch`` if given, else the route's chosen epoch; exits with a message if it has none
+    (not trained yet, or its twin not trained)."""
+    epoch = args.epoch or rec["chosen_epoch"]
+    if not epoch or not (args.work / "runs" / args.route / f"dev_proba{epoch}.npy").exists():
+        sys.exit(f"routes.py: {args.route} has no {'epoch ' + str(epoch) if epoch else 'chosen epoch'} in "
+                 f"{args.work / 'runs'} yet (train it{''.join(' and ' + n for n in needs(args.route))}, or pass --epoch N)")
+    return epoch
+
+
 def compare(args: argparse.Namespace) -> None:
     """A route's chosen epoch against a shipped bundle on dev: cross-fitted macro F1 over 50
     halvings, the difference with a paired bootstrap interval, per-label F1, and the two-model
     ensemble (twice the cost: a ceiling, not a candidate)."""
     y_slice, y_dev = labels_of(args.work, args.base, args.data)
     run = args.work / "runs" / args.route
-    epoch = args.epoch or record_route(args.route, run, y_slice, y_dev, SOUPS.get(args.route, ()))["chosen_epoch"]
+    epoch = given_or_chosen(args, record_route(args.route, run, y_slice, y_dev, SOUPS.get(args.route, ())))
     new, old = np.load(run / f"dev_proba{epoch}.npy"), bundle_dev_proba(args.bundle, args.work, args.data)
     cf = {k: cross_fitted(y_dev, p, GO_EMOTIONS, repeats=50)
           for k, p in (("new", new), ("old", old), ("ensemble", (new + old) / 2))}
@@ -276,7 +292,7 @@ def compare(args: argparse.Namespace) -> None:
 def export_route(args: argparse.Namespace) -> None:
     run = args.work / "runs" / args.route
     rec = record_route(args.route, run, *labels_of(args.work, args.base, args.data), SOUPS.get(args.route, ()))
-    epoch = args.epoch or rec["chosen_epoch"]
+    epoch = given_or_chosen(args, rec)
     tokens = T.Tokens(args.base, args.data, args.work, 128)
     model = T.EmotionModel(args.base, len(GO_EMOTIONS), tokens.splits["train"][1].mean(0).clip(1e-4, 1 - 1e-4))
     model.load_state_dict(torch.load(run / f"epoch{epoch}.pt"))
