@@ -16,8 +16,6 @@ import platform
 import time
 from pathlib import Path
 
-import numpy as np
-
 import emospark
 from emospark.core.language import english_mask
 
@@ -55,7 +53,7 @@ def main(argv: list[str] | None = None) -> dict:
         "score_us_per_text": round(score / len(texts) * 1e6, 1),
         "check_over_score": round(check / score, 4),
         "flagged_share": round(float(flagged.mean()), 5),
-        "flagged_examples": [t for t, f in zip(texts, flagged) if f][:10],
+        "flagged_examples": [t for t, f in zip(texts, flagged, strict=True) if f][:10],
     }
     print(json.dumps(result, indent=1, ensure_ascii=False))
     return result

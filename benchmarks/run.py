@@ -76,8 +76,8 @@ def plan_from(args: argparse.Namespace) -> tuple[Plan, dict[str, str]]:
 
 
 def text_sets(n_short: int | None, n_long: int) -> tuple[dict[str, list[str]], dict[str, Any]]:
-    from emospark.core.encoder import load_tokenizer
     from emospark.bundles.locate import resolve
+    from emospark.core.encoder import load_tokenizer
 
     bundle = resolve(None)
     dev, source = dev_texts()

@@ -11,10 +11,10 @@ from importlib.metadata import PackageNotFoundError, version
 from importlib.util import find_spec
 
 from .bundles.bundle import Bundle
+from .bundles.registry import DEFAULT_MODEL, REGISTRY
+from .core.model import EmotionModel, load
 from .errors import BundleError, EmosparkError, MissingExtraError, ModelNotFoundError
 from .labels import GO_EMOTIONS
-from .core.model import EmotionModel, load
-from .bundles.registry import DEFAULT_MODEL, REGISTRY
 
 try:
     __version__ = version("emospark")

@@ -175,7 +175,7 @@ def threshold_value(value: Any, labels: Sequence[str], where: str = "threshold",
         if len(value) != len(labels):
             raise error(f"{where}: {len(value)} thresholds given, the model has {len(labels)} labels; give one number "
                         f"per label in label order, or an object {{label: number}}")
-        return tuple(unit_number(number, where, label, error) for label, number in zip(labels, value))
+        return tuple(unit_number(number, where, label, error) for label, number in zip(labels, value, strict=True))
     if isinstance(value, (str, bytes)) or not is_number(value):
         raise error(f"{where}: {kind(value)} is not a threshold; give a number in [0, 1], one number per label "
                     f"({len(labels)}), or an object {{label: number}}")

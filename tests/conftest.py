@@ -63,7 +63,7 @@ def assert_same_rows(got: pa.Array | pa.ChunkedArray, want: pa.Array, atol: floa
     assert got.type == result_type() == want.type
     got_rows, want_rows = got.to_pylist(), want.to_pylist()
     assert len(got_rows) == len(want_rows)
-    for i, (g, w) in enumerate(zip(got_rows, want_rows)):
+    for i, (g, w) in enumerate(zip(got_rows, want_rows, strict=True)):
         assert (g["labels"], g["english"]) == (w["labels"], w["english"]), f"row {i}"
         gs = np.array(list(g["scores"].values()), dtype=float)
         ws = np.array(list(w["scores"].values()), dtype=float)

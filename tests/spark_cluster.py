@@ -240,10 +240,10 @@ def write_arrow(table, path: Path) -> None:
 def extras(spark, df, bundle: str, out: Path) -> None:
     """SQL, the Transformer saved and loaded alone and in a Pipeline, and a bad option, in
     this session: ``sql.arrow``, ``ml.arrow``, ``pipeline.arrow`` and ``checks.json`` in ``out``."""
+    import shutil
+
     import emospark.spark
     from emospark.errors import EmosparkError
-
-    import shutil
 
     shutil.rmtree(out / "stage", ignore_errors=True)  # left by an earlier run in the same directory
     checks: dict = {}

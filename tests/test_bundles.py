@@ -12,8 +12,8 @@ import pytest
 
 import emospark
 from emospark import Bundle, BundleError, EmotionModel, MissingExtraError, ModelNotFoundError
-from emospark.labels import GO_EMOTIONS
 from emospark.bundles.registry import model_info
+from emospark.labels import GO_EMOTIONS
 
 from .fixtures import make_head, make_seed, make_tokenizer, reference_proba
 

@@ -21,11 +21,11 @@ import pytest
 
 import emospark
 from emospark import EmotionModel
-from emospark.labels import GO_EMOTIONS
 from emospark.bundles.locate import packaged_dir
 from emospark.bundles.registry import model_info
 from emospark.core.metrics import bootstrap_intervals, cross_fitted, report, tune_thresholds
 from emospark.core.rollups import groups, rollup_scores
+from emospark.labels import GO_EMOTIONS
 
 from .conftest import NO_DEV, SHARED_DATA
 from .fixtures import WORDS
@@ -95,7 +95,7 @@ def test_round_trip_keeps_every_column_and_row_order(tmp_path, tiny, model, ext)
     flat = ext in (".csv", ".tsv")
     proba = model.predict_proba([r["text"] for r in originals])  # CSV has no null text: ""
     labels = model.labels_from_proba(proba)
-    for i, (row, original) in enumerate(zip(rows, originals)):
+    for i, (row, original) in enumerate(zip(rows, originals, strict=True)):
         assert {name: row[name] for name in original} == original
         if flat:
             got = np.array([float(row[f"emotions_{lab}"] or "nan") for lab in GO_EMOTIONS])
@@ -259,7 +259,7 @@ def test_spark_engine_writes_the_same_result_as_a_directory(tmp_path, tiny, mode
     rows = sorted(pq.read_table(tmp_path / "out.parquet").to_pylist(), key=lambda r: r["id"])
     assert [r["emotions"]["labels"] for r in rows] == model.predict(TEXTS)
     sentiment = rollup_scores(model.predict_proba(TEXTS), "sentiment")
-    for row, want in zip(rows, sentiment):
+    for row, want in zip(rows, sentiment, strict=True):
         got = [np.nan if v is None else v for v in row["emotions"]["sentiment"].values()]
         np.testing.assert_allclose(got, want, atol=1e-5)
     assert [r["note"] for r in rows] == input_table().column("note").to_pylist()
@@ -363,7 +363,7 @@ def write_labelled(path: Path) -> None:
     names = [[GO_EMOTIONS[i] for i in ids] for ids in EVAL_LABELS]
     if path.suffix == ".tsv":  # the go_emotions layout
         path.write_text("".join(f"{t}\t{','.join(map(str, ids))}\tx{i}\n"
-                                for i, (t, ids) in enumerate(zip(EVAL_TEXTS, EVAL_LABELS))))
+                                for i, (t, ids) in enumerate(zip(EVAL_TEXTS, EVAL_LABELS, strict=True))))
     elif path.suffix == ".parquet":  # a list column of label names
         pq.write_table(pa.table({"body": EVAL_TEXTS, "gold": names}), path)
     else:  # CSV: comma-separated names
@@ -387,7 +387,7 @@ def test_eval_gives_the_numbers_of_metrics_report(tmp_path, tiny, model, ext):
     assert got["at_model_thresholds"] == report(y, proba, model.thresholds, GO_EMOTIONS)
     assert got["at_0.5"] == report(y, proba, np.full(28, 0.5), GO_EMOTIONS)
     assert got["at_tuned_thresholds"] == report(y, proba, tuned, GO_EMOTIONS)
-    assert json.loads((tmp_path / "t.json").read_text()) == dict(zip(GO_EMOTIONS, tuned.tolist()))
+    assert json.loads((tmp_path / "t.json").read_text()) == dict(zip(GO_EMOTIONS, tuned.tolist(), strict=True))
     assert got["cross_fitted"] == cross_fitted(y, proba, GO_EMOTIONS)
     assert got["f1_intervals"] == bootstrap_intervals(y, proba, model.thresholds, GO_EMOTIONS)
     cross = got["cross_fitted"]["macro"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import io
 import json
 import math
@@ -32,7 +33,6 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-import emospark
 from emospark import Bundle, EmotionModel
 from emospark.bundles.locate import resolve, search_path
 from emospark.bundles.manifest import MAX_LENGTH_LIMIT, Manifest
@@ -107,7 +107,7 @@ def expected_thresholds(value, base: tuple[float, ...]) -> tuple[float, ...] | N
         return base
     if isinstance(value, dict):
         if all(isinstance(k, str) and k in GO_EMOTIONS for k in value) and all(map(good_number, value.values())):
-            return tuple(float(value.get(lab, old)) for lab, old in zip(GO_EMOTIONS, base))
+            return tuple(float(value.get(lab, old)) for lab, old in zip(GO_EMOTIONS, base, strict=True))
         return None
     if isinstance(value, (list, tuple)):
         return tuple(map(float, value)) if len(value) == 28 and all(map(good_number, value)) else None
@@ -233,7 +233,7 @@ def test_load_options_are_checked(long_texts, aggregate, overlap, batch_size, th
         assert not valid
         return
     assert valid and type(options.batch_size) is int
-    with pytest.raises(Exception):  # frozen
+    with pytest.raises(dataclasses.FrozenInstanceError):
         options.batch_size = 3
 
 

@@ -43,7 +43,7 @@ def test_outputs_are_mapped_by_name_not_position(model, seed_dirs):
     assert head.get_outputs()[0].name == "surprise"
     assert [o.name for o in head.get_outputs()] != list(emospark.GO_EMOTIONS)
     emb = model.embed(TEXTS[:2])
-    raw = dict(zip([o.name for o in head.get_outputs()], head.run(None, {"logits": emb})))
+    raw = dict(zip([o.name for o in head.get_outputs()], head.run(None, {"logits": emb}), strict=True))
     np.testing.assert_allclose(model.predict_proba(TEXTS[:2])[:, 26], raw["surprise"][:, 1], atol=1e-6)
 
 
@@ -81,7 +81,7 @@ def test_threshold_override_and_top_k(model):
     assert model.predict(TEXTS, threshold=0.0) == [list(model.labels)] * len(TEXTS)
     assert model.predict(TEXTS, threshold=1.0) == [[]] * len(TEXTS)
     top2 = model.predict(TEXTS, threshold=0.0, top_k=2)
-    for row, labels in zip(proba, top2):
+    for row, labels in zip(proba, top2, strict=True):
         assert labels == [model.labels[j] for j in np.argsort(-row)[:2]]
     for labels in model.predict(TEXTS, top_k=1):
         assert len(labels) <= 1

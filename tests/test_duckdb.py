@@ -46,7 +46,7 @@ def test_parquet_file_in_order_with_nulls(con, model, tmp_path):
 
 
 def test_pandas_frame_and_options(model, tiny_bundle):
-    comments = pd.DataFrame({"text": TEXTS})
+    comments = pd.DataFrame({"text": TEXTS})  # noqa: F841 (read by DuckDB's replacement scan below)
     con = ed.register(duckdb.connect(), "emo", model=str(tiny_bundle.root), top_k=1, threshold=0.0, rollups=["sentiment"],
                       schema_version=1)
     got = con.sql("SELECT emo(text) AS e FROM comments").arrow()

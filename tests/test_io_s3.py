@@ -62,8 +62,8 @@ def test_partitioned_dataset_from_a_bucket_and_back(s3, endpoint, tiny, capsys):
     code = main(["score", "s3://in-data/comments", "s3://results/scored.parquet", "--s3-endpoint", endpoint, *tiny])
     assert code == 0, capsys.readouterr().err
     got = pq.read_table("results/scored.parquet", filesystem=s3)
-    assert sorted(zip(got.column("lang").to_pylist(), got.column("text").to_pylist()), key=str) == \
-        sorted(zip(table.column("lang").to_pylist(), table.column("text").to_pylist()), key=str)
+    assert sorted(zip(got.column("lang").to_pylist(), got.column("text").to_pylist(), strict=True), key=str) == \
+        sorted(zip(table.column("lang").to_pylist(), table.column("text").to_pylist(), strict=True), key=str)
     assert keys(s3, "results") == ["results/scored.parquet"]  # no temporary key left
 
     code = main(["score", "s3://in-data/comments", "s3://results/by-lang", "--partition-by", "lang",

@@ -159,5 +159,5 @@ def test_partition_by_writes_a_hive_dataset(tiny, tmp_path):
     assert main(["score", str(src), str(dst), "--partition-by", "lang", *tiny]) == 0
     assert sorted(p.name for p in dst.iterdir() if not p.name.startswith((".", "_"))) == ["lang=en", "lang=fr"]
     got = read(dst)
-    assert sorted(zip(got.column("lang").to_pylist(), got.column("text").to_pylist())) == \
+    assert sorted(zip(got.column("lang").to_pylist(), got.column("text").to_pylist(), strict=True)) == \
         [("en", "a"), ("en", "c"), ("fr", "b")]

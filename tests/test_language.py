@@ -12,7 +12,12 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from emospark.core.language import (  # noqa: E402
-    NotEnglishWarning, english_array, english_mask, languages, not_english_message, warn_not_english,
+    NotEnglishWarning,
+    english_array,
+    english_mask,
+    languages,
+    not_english_message,
+    warn_not_english,
 )
 
 OTHER = [  # (ISO 639 code, a short comment) in 20 languages and 12 scripts

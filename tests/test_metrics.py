@@ -23,9 +23,9 @@ def load_fixture() -> tuple[np.ndarray, np.ndarray]:
 
 
 def f1_oracle(truth: list[bool], pred: list[bool]) -> tuple[float, float, float]:
-    tp = sum(t and p for t, p in zip(truth, pred))
-    fp = sum(p and not t for t, p in zip(truth, pred))
-    fn = sum(t and not p for t, p in zip(truth, pred))
+    tp = sum(t and p for t, p in zip(truth, pred, strict=True))
+    fp = sum(p and not t for t, p in zip(truth, pred, strict=True))
+    fn = sum(t and not p for t, p in zip(truth, pred, strict=True))
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0
@@ -35,7 +35,7 @@ def f1_oracle(truth: list[bool], pred: list[bool]) -> tuple[float, float, float]
 def threshold_oracle(truth: list[bool], scores: list[float]) -> float:
     """Best-F1 grid threshold, the middle one of ties (the documented rule), by brute force."""
     f1s = [f1_oracle(truth, [s >= t for s in scores])[2] for t in GRID]
-    ties = [t for t, f in zip(GRID, f1s) if f >= max(f1s) - 1e-12]
+    ties = [t for t, f in zip(GRID, f1s, strict=True) if f >= max(f1s) - 1e-12]
     return ties[len(ties) // 2]
 
 

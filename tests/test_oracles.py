@@ -69,7 +69,7 @@ def test_top_k_and_top_against_the_oracle(model, proba, thresholds, missing, k):
     got = model.labels_from_proba(proba, threshold=thresholds, top_k=k)
     assert got == [oracle_top_k(p, thresholds, k) for p in proba]
     rows = to_arrow(proba, got).to_pylist()
-    for row, p in zip(rows, proba):
+    for row, p in zip(rows, proba, strict=True):
         top, score = oracle_top(p)
         assert row["top"] == top and row["top_score"] == (None if score is None else pytest.approx(score))
 

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 import emospark
 from emospark import EmotionModel, MissingExtraError
-from emospark.core.model_cache import cached_model
 from emospark.core.language import english_flags
+from emospark.core.model_cache import cached_model
 from emospark.core.schema import result_type, to_arrow
 
 from .conftest import SHARED_DATA, assert_same_rows
@@ -66,7 +66,7 @@ def test_expand_gives_prefixed_label_columns_labels_and_top(df, model):
     assert out["emotions_labels"].dtype == pd.ArrowDtype(pa.list_(pa.string()))
     assert [list(x) for x in out["emotions_labels"]] == model.predict(TEXTS)
     present = ~np.isnan(proba).all(axis=1)
-    want_top = [emospark.GO_EMOTIONS[j] if ok else None for j, ok in zip(np.nanargmax(np.nan_to_num(proba, nan=-1), axis=1), present)]
+    want_top = [emospark.GO_EMOTIONS[j] if ok else None for j, ok in zip(np.nanargmax(np.nan_to_num(proba, nan=-1), axis=1), present, strict=True)]
     assert [None if pd.isna(t) else t for t in out["emotions_top"]] == want_top
     assert out.index.equals(df.index)
 
@@ -131,7 +131,7 @@ def test_options_pass_through_to_the_core(df, model, tiny_bundle):
     one_by_one = df.emotions.score(model=model, batch_size=1)["emotions"]  # float sums may differ in the last bit
     assert_same_rows(pa.array(one_by_one.array), core_result(model, TEXTS), atol=1e-6)
     per_label = df.emotions.score(model=model, threshold={"surprise": 0.0})["emotions"]
-    assert all("surprise" in row["labels"] for row, t in zip(per_label, TEXTS) if isinstance(t, str))
+    assert all("surprise" in row["labels"] for row, t in zip(per_label, TEXTS, strict=True) if isinstance(t, str))
     with pytest.raises(ValueError, match="top_k"):
         df.emotions.score(model=model, top_k=0)
 
@@ -230,7 +230,7 @@ def test_rollups_as_struct_fields_and_columns(df, model):
         result_type(rollups={"ekman": groups("ekman"), "sentiment": groups("sentiment")})
     )
     rows = out["emotions"].tolist()
-    for row, want in zip(rows, rollup_scores(proba, "ekman")):
+    for row, want in zip(rows, rollup_scores(proba, "ekman"), strict=True):
         got = [np.nan if v is None else v for v in row["ekman"].values()]
         np.testing.assert_allclose(got, want, atol=1e-6)
     wide = df.emotions.score(model=model, expand=True, rollups=["sentiment"])

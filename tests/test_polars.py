@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import emospark.polars as ep
-from emospark.core.model_cache import cached_model, cache_key, load_counts
+from emospark.core.model_cache import cache_key, cached_model, load_counts
 from emospark.core.schema import result_type
 from emospark.core.scoring import score_arrow
 from emospark.errors import InputError, UsageError

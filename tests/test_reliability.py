@@ -26,10 +26,10 @@ from hypothesis import strategies as st
 
 import emospark
 from emospark import BundleError, EmotionModel
-from emospark.labels import GO_EMOTIONS
-from emospark.core.model_cache import cached_model
 from emospark.core.language import english_flags
+from emospark.core.model_cache import cached_model
 from emospark.core.schema import result_type, to_arrow
+from emospark.labels import GO_EMOTIONS
 
 from .bad_inputs import ARROW_CASES, CASES, ERROR_CASES, TEXT_CASES, Case
 from .conftest import assert_same_rows
@@ -438,5 +438,5 @@ def test_one_model_scores_from_many_threads_like_serially(model):
     serial = [model.predict_proba(t, batch_size=b) for t, b in jobs]
     with ThreadPoolExecutor(6) as pool:
         parallel = list(pool.map(lambda job: model.predict_proba(job[0], batch_size=job[1]), jobs))
-    for got, want in zip(parallel, serial):
+    for got, want in zip(parallel, serial, strict=True):
         np.testing.assert_allclose(got, want, atol=1e-6)

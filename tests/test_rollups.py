@@ -4,9 +4,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from emospark.labels import GO_EMOTIONS
-from emospark.core.rollups import EKMAN, ROLLUPS, SENTIMENT, add_rollups, groups, rollup_scores, rollup_to_arrow, rollup_type
+from emospark.core.rollups import (
+    EKMAN,
+    ROLLUPS,
+    SENTIMENT,
+    add_rollups,
+    groups,
+    rollup_scores,
+    rollup_to_arrow,
+    rollup_type,
+)
 from emospark.core.schema import result_type, to_arrow
+from emospark.labels import GO_EMOTIONS
 
 
 @pytest.mark.parametrize("name", list(ROLLUPS))

@@ -21,10 +21,10 @@ if shutil.which("java") is None:
 
 import emospark  # noqa: E402
 import emospark.spark  # noqa: E402
-from emospark.core.model_cache import cached_model  # noqa: E402
-from emospark.errors import InputError  # noqa: E402
 from emospark.core.language import english_flags  # noqa: E402
+from emospark.core.model_cache import cached_model  # noqa: E402
 from emospark.core.schema import result_type, to_arrow  # noqa: E402
+from emospark.errors import InputError  # noqa: E402
 
 from .conftest import SHARED_DATA, assert_same_rows  # noqa: E402
 from .spark_cluster import connect_server, driver_extras, run_driver, standalone_cluster, worker_loads  # noqa: E402

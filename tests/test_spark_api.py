@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 pytest.importorskip("pyspark")
 if shutil.which("java") is None:
@@ -20,7 +21,7 @@ if shutil.which("java") is None:
 
 import emospark.spark  # noqa: E402
 from emospark.cli.main import main  # noqa: E402
-from emospark.errors import InputError, ModelNotFoundError, UsageError  # noqa: E402
+from emospark.errors import ModelNotFoundError, UsageError  # noqa: E402
 from emospark.io import AtomicFile, open_source, open_writer  # noqa: E402
 from emospark.labels import GO_EMOTIONS  # noqa: E402
 
@@ -248,7 +249,7 @@ def test_spark_engine_keeps_rows_columns_and_values(spark, tiny_bundle, tmp_path
     assert got.num_rows == want.num_rows == len(HOSTILE)
     flat = fmt in ("csv", "tsv")
     for name in want.column_names:
-        for i, (g, w) in enumerate(zip(got.column(name).to_pylist(), want.column(name).to_pylist())):
+        for i, (g, w) in enumerate(zip(got.column(name).to_pylist(), want.column(name).to_pylist(), strict=True)):
             assert same_values(g, w, flat), (name, i, g, w)
     text = got.column("text").to_pylist()
     assert text[:5] == HOSTILE[:5] and text[6:] == HOSTILE[6:]  # newlines, quotes, CRLF, emoji kept as written

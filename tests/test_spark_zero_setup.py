@@ -7,8 +7,8 @@ JVM, a new SparkSession."""
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import shutil
 import subprocess
 import sys

@@ -121,6 +121,6 @@ def test_spark_scores_every_parquet_text_type_identically(spark, tiny_bundle, mo
         rows = emospark.spark.score(df, "text", model=str(tiny_bundle.root)).orderBy("id").collect()
         got = [row["emotions"].asDict(recursive=True) if row["emotions"] else None for row in rows]
         assert [g["labels"] for g in got] == [w["labels"] for w in want], name
-        for g, w in zip(got, want):
+        for g, w in zip(got, want, strict=True):
             for label, score in w["scores"].items():
                 assert (score is None and g["scores"][label] is None) or abs(g["scores"][label] - score) < 1e-6, name

@@ -181,7 +181,7 @@ class Bundle:
                               "or an array of one threshold per label")
         table = checks.threshold_value(raw, self.labels, where, BundleError)
         if isinstance(table, tuple):
-            return dict(zip(self.labels, table))
+            return dict(zip(self.labels, table, strict=True))
         missing = [lab for lab in self.labels if lab not in table]
         if missing:
             raise BundleError(f"{where} lacks thresholds for {missing}: give one for every label of the bundle")

@@ -17,8 +17,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .bundle import MANIFEST, Bundle
 from ..errors import BundleError, ModelNotFoundError, require, shown
+from .bundle import MANIFEST, Bundle
 from .registry import DEFAULT_MODEL, HubFiles, ModelInfo, model_info, registered_names
 
 

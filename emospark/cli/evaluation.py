@@ -15,12 +15,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..errors import InputError
-from ..io import ROWS_PER_BATCH, Source
 from ..core.metrics import bootstrap_intervals, cross_fitted, report
 from ..core.model import EmotionModel
-from .progress import Reporter
 from ..core.tables import check_column
+from ..errors import InputError
+from ..io import ROWS_PER_BATCH, Source
+from .progress import Reporter
 
 
 def _label_index(item: Any, index: dict[str, int]) -> int | None:

@@ -20,6 +20,14 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from .. import __version__
+from ..bundles.inventory import environment, model_statuses
+from ..bundles.locate import local_dirs, resolve
+from ..core.metrics import tune_thresholds
+from ..core.model import AGGREGATES, LONG_TEXTS, EmotionModel, load
+from ..core.rollups import ROLLUPS
+from ..core.schema import DEFAULT_COLUMN, SCHEMA_VERSION, SCHEMA_VERSIONS
+from ..core.tables import BatchScorer
+from ..core.thresholds import ThresholdFile, check_threshold
 from ..errors import (
     BundleError,
     EmosparkError,
@@ -29,21 +37,21 @@ from ..errors import (
     OutputError,
     UsageError,
 )
-from .check import run_check
-from .errors import (ArgumentFailure, ArgumentParser, add_debug_option, argument_type, internal_error_message, one_line,
-                     scan_argv, unwrap)
-from .evaluation import evaluate, predict_all, read_labelled
-from ..bundles.inventory import environment, model_statuses
 from ..io import FLAT_FORMATS, READ_FORMATS, WRITE_FORMATS, AtomicFile, open_output, open_source
-from ..bundles.locate import local_dirs, resolve
-from ..core.metrics import tune_thresholds
-from ..core.model import AGGREGATES, LONG_TEXTS, EmotionModel, load
+from .check import run_check
+from .errors import (
+    ArgumentFailure,
+    ArgumentParser,
+    add_debug_option,
+    argument_type,
+    internal_error_message,
+    one_line,
+    scan_argv,
+    unwrap,
+)
+from .evaluation import evaluate, predict_all, read_labelled
 from .progress import Reporter
 from .spark_engine import score_with_spark
-from ..core.rollups import ROLLUPS
-from ..core.schema import DEFAULT_COLUMN, SCHEMA_VERSION, SCHEMA_VERSIONS
-from ..core.tables import BatchScorer
-from ..core.thresholds import ThresholdFile, check_threshold
 
 
 class Terminated(EmosparkError):
@@ -335,7 +343,7 @@ def run_eval(args: argparse.Namespace, reporter: Reporter) -> None:
         result = {"data": str(source.path), **evaluate(model, y, proba, tuned)}
         print(eval_table(result))
         if tuned is not None:
-            write_json(outputs["thresholds"], dict(zip(model.labels, tuned.tolist())))
+            write_json(outputs["thresholds"], dict(zip(model.labels, tuned.tolist(), strict=True)))
         if "json" in outputs:
             write_json(outputs["json"], result)
     reporter.finish(**{name: str(out.path) for name, out in outputs.items()})

@@ -51,7 +51,7 @@ class Classifier:
             outs = self.session.run(self.outputs, {self.input: np.zeros((1, dim), dtype=np.float32)})
         except Exception as exc:
             raise BundleError(f"classifier {self.path} does not accept {dim}-dimensional embeddings: {exc}") from None
-        bad = [n for n, o in zip(self.outputs, outs) if o.shape != (1, 2)]
+        bad = [n for n, o in zip(self.outputs, outs, strict=True) if o.shape != (1, 2)]
         if bad:
             raise BundleError(f"classifier {self.path}: outputs {bad} are not [N, 2] (negative, positive)")
 

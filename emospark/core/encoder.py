@@ -142,7 +142,7 @@ class Encoder:
         counts = np.fromiter((1 + len(e.overflowing) for e in encodings), dtype=np.int64, count=len(encodings))
         ids = [e.ids or [self.pad_id] for e in encodings]
         if counts.sum() > len(ids):  # some text is long: interleave its overflowing windows
-            ids = [w for first, e in zip(ids, encodings) for w in (first, *(o.ids for o in e.overflowing))]
+            ids = [w for first, e in zip(ids, encodings, strict=True) for w in (first, *(o.ids for o in e.overflowing))]
         return ids, counts
 
     def embed(self, texts: list[str], batch_size: int = 32, on_batch: Callable[[int], None] | None = None) -> np.ndarray:
@@ -181,7 +181,7 @@ class Encoder:
                 done(stop - start)
         else:
             with ThreadPoolExecutor(min(self.workers, len(batches)), thread_name_prefix="emospark-encode") as pool:
-                for (start, stop), _ in zip(batches, pool.map(encode, batches)):  # onnxruntime releases the GIL
+                for (start, stop), _ in zip(batches, pool.map(encode, batches), strict=True):  # onnxruntime releases the GIL
                     done(stop - start)
         return l2_normalize(out) if self.normalize else out
 

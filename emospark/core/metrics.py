@@ -103,7 +103,7 @@ def cross_fitted(
             t = tune_thresholds(y[tune], proba[tune], grid)
             counts = _counts(y[score], proba[score] >= t)
             per_half.append((*_prf(*counts), counts[2]))
-    p, r, f, n_true = (np.stack(x) for x in zip(*per_half))  # each (halves, labels)
+    p, r, f, n_true = (np.stack(x) for x in zip(*per_half, strict=True))  # each (halves, labels)
     weights = n_true / np.maximum(n_true.sum(axis=1, keepdims=True), 1)
     rnd = lambda x: round(float(x), 4)  # noqa: E731
     return {
@@ -144,7 +144,7 @@ def bootstrap_intervals(
     for start in range(0, resamples, chunk):
         weights = rng.multinomial(n, np.full(n, 1.0 / n), size=min(chunk, resamples - start)).astype(np.float64)
         counts.append((weights @ hits, weights @ pred_f, weights @ y_f))
-    tp, n_pred, n_true = (np.concatenate(c) for c in zip(*counts))
+    tp, n_pred, n_true = (np.concatenate(c) for c in zip(*counts, strict=True))
     # F1 is undefined (nan, left out) in a resample that has neither a positive nor a prediction.
     f1 = np.divide(2 * tp, n_pred + n_true, out=np.full(tp.shape, np.nan), where=(n_pred + n_true) > 0)
     tail = (1 - level) / 2 * 100

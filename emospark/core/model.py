@@ -7,13 +7,13 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from ..bundles.bundle import Bundle
+from ..bundles.locate import resolve
 from .classifier import Classifier
 from .encoder import Encoder
 from .inputs import split_missing
 from .options import AGGREGATES, LONG_TEXTS, LoadOptions, check_batch_size, check_top_k
 from .progress import Progress, progress_bar
 from .thresholds import Thresholds
-from ..bundles.locate import resolve
 
 CHUNK = 4096  # texts tokenized at once: bounds memory on long inputs
 __all__ = ["AGGREGATES", "LONG_TEXTS", "EmotionModel", "load", "pool_windows"]
@@ -131,7 +131,7 @@ class EmotionModel:
             return [[self.labels[j] for j in np.flatnonzero(row)] for row in passed]
         top_k = check_top_k(top_k)  # the k most probable labels among those that pass
         ranked = np.argsort(-np.nan_to_num(proba, nan=-1.0), axis=1, kind="stable")
-        return [[self.labels[j] for j in r if ok[j]][:top_k] for r, ok in zip(ranked, passed)]
+        return [[self.labels[j] for j in r if ok[j]][:top_k] for r, ok in zip(ranked, passed, strict=True)]
 
     def threshold_array(self, threshold: Any = None) -> np.ndarray:
         """The per-label thresholds in label order (read-only float32), with an optional

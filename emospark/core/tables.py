@@ -158,7 +158,7 @@ class BatchScorer:
 
     def __call__(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         """``batch`` with the result columns appended."""
-        names, columns = zip(*self.result_columns(batch.column(self.text_col)))
+        names, columns = zip(*self.result_columns(batch.column(self.text_col)), strict=True)
         return pa.RecordBatch.from_arrays([*batch.columns, *columns], names=[*batch.schema.names, *names])
 
     def output_schema(self, schema: pa.Schema, where: str) -> pa.Schema:

@@ -113,7 +113,7 @@ class Thresholds:
             missing = [lab for lab in labels if lab not in (plain or {})]
             raise fail(f"{where} lacks thresholds for {missing[:10]}{' ...' if len(missing) > 10 else ''}: "
                        "give one number in [0, 1] for every label")
-        return base if not plain else cls(labels, tuple(plain.get(lab, old) for lab, old in zip(labels, base.values)))
+        return base if not plain else cls(labels, tuple(plain.get(lab, old) for lab, old in zip(labels, base.values, strict=True)))
 
     def array(self) -> np.ndarray:
         """The thresholds as a read-only float32 array in label order."""
@@ -123,4 +123,4 @@ class Thresholds:
 
     def as_dict(self) -> dict[str, float]:
         """``{label: threshold}``, the format of a bundle's ``thresholds.json``."""
-        return dict(zip(self.labels, self.values))
+        return dict(zip(self.labels, self.values, strict=True))

@@ -23,11 +23,11 @@ from typing import Any
 
 import pyarrow as pa
 
-from ..errors import UsageError, require
 from ..core.model import EmotionModel
 from ..core.model_cache import ModelRef, cached_model
 from ..core.schema import SCHEMA_VERSION
 from ..core.scoring import Threshold, score_arrow, score_type
+from ..errors import UsageError, require
 
 duckdb = require("duckdb", "duckdb", "the DuckDB function (emospark.duckdb.register)")
 

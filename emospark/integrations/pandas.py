@@ -31,7 +31,6 @@ from typing import Any
 
 import pyarrow as pa
 
-from ..errors import InputError, TextTypeError, require
 from ..core.inputs import first_not_text, not_text
 from ..core.language import warn_not_english
 from ..core.model import EmotionModel
@@ -39,7 +38,9 @@ from ..core.model_cache import ModelRef, cached_model
 from ..core.progress import Progress
 from ..core.schema import DEFAULT_COLUMN, SCHEMA_VERSION
 from ..core.scoring import score_arrow, score_type
-from ..core.tables import check_free, check_names, expand as flat_columns, is_text
+from ..core.tables import check_free, check_names, is_text
+from ..core.tables import expand as flat_columns
+from ..errors import InputError, TextTypeError, require
 
 pd = require("pandas", "pandas", "the pandas accessor (df.emotions)")
 

@@ -28,14 +28,15 @@ from typing import Any
 import pyarrow as pa
 
 from ..bundles.locate import resolve
-from ..errors import InputError, require
+from ..core.language import warn_not_english
 from ..core.model import EmotionModel
 from ..core.model_cache import ModelRef, cached_model
 from ..core.progress import Progress, progress_bar
 from ..core.schema import DEFAULT_COLUMN, SCHEMA_VERSION
-from ..core.language import warn_not_english
 from ..core.scoring import Threshold, score_arrow, score_type
-from ..core.tables import check_free, check_names, expand as flat_columns
+from ..core.tables import check_free, check_names
+from ..core.tables import expand as flat_columns
+from ..errors import InputError, require
 
 pl = require("polars", "polars", "the Polars namespace (pl.col(...).emotions)")
 

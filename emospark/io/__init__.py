@@ -12,6 +12,7 @@
 Memory holds one batch at a time, whatever the size of the input.
 
 >>> import tempfile, pyarrow as pa
+>>> from pathlib import Path
 >>> d = Path(tempfile.mkdtemp())
 >>> table = pa.table({"text": ["so happy", "meh"], "n": [1, 2]})
 >>> with AtomicFile(d / "t.jsonl") as out:
@@ -24,8 +25,6 @@ Memory holds one batch at a time, whatever the size of the input.
 ('jsonl', ['text', 'n'], [2])
 """
 from __future__ import annotations
-
-from pathlib import Path
 
 from .filesystems import Location, redact, resolve
 from .formats import (

@@ -213,12 +213,12 @@ class CsvWriter:
     def __init__(self, file, schema: pa.Schema, delimiter: str, label_columns: Sequence[str] = ()):
         self.labels = set(label_columns)
         empty = pa.RecordBatch.from_pylist([], schema=schema)
-        self.schema = pa.schema([pa.field(f.name, c.type) for f, c in zip(schema, self._columns(empty))])
+        self.schema = pa.schema([pa.field(f.name, c.type) for f, c in zip(schema, self._columns(empty), strict=True)])
         self.writer = pa_csv.CSVWriter(file, self.schema, write_options=pa_csv.WriteOptions(delimiter=delimiter))
 
     def _columns(self, batch: pa.RecordBatch) -> list[pa.Array]:
         return [pc.binary_join(col, LIST_SEPARATOR) if name in self.labels and _is_text_list(col.type)
-                else csv_text(col) for name, col in zip(batch.schema.names, batch.columns)]
+                else csv_text(col) for name, col in zip(batch.schema.names, batch.columns, strict=True)]
 
     def write(self, batch: pa.RecordBatch) -> None:
         self.writer.write_batch(pa.RecordBatch.from_arrays(self._columns(batch), schema=self.schema))
@@ -280,8 +280,8 @@ class JsonlWriter:
     def write(self, batch: pa.RecordBatch) -> None:
         names = batch.schema.names
         columns = [json_values(col) for col in batch.columns]
-        lines = (json.dumps(dict(zip(names, row)), ensure_ascii=False, default=_json_default, allow_nan=False) + "\n"
-                 for row in zip(*columns))
+        lines = (json.dumps(dict(zip(names, row, strict=True)), ensure_ascii=False, default=_json_default, allow_nan=False) + "\n"
+                 for row in zip(*columns, strict=True))
         self.file.write("".join(lines).encode("utf-8"))
 
     def close(self) -> None:

@@ -481,7 +481,7 @@ def split_by_partition(batch: pa.RecordBatch, columns: Sequence[str]) -> Iterato
     counts = pc.value_counts(groups.indices)
     start = 0
     table = batch.take(order)
-    for index, count in sorted(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist())):
+    for index, count in sorted(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True)):
         yield groups.dictionary[index].as_py(), table.slice(start, count)
         start += count
 

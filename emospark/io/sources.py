@@ -35,6 +35,7 @@ JSONL line with another field or type is an error naming its row.
 """
 from __future__ import annotations
 
+import functools
 import io
 import os
 import shutil
@@ -272,7 +273,7 @@ def json_schema(blocks: Iterator[bytes], where: str) -> pa.Schema:
             schema = pa.unify_schemas([schema, found], promote_options="permissive")
         except pa.ArrowTypeError as exc:
             raise InputError(f"{where}: cannot read jsonl after row {rows}: a field changes type: {exc}") from None
-        except pa.ArrowException as exc:
+        except pa.ArrowException:
             if not rows:
                 raise  # the file cannot be read as JSONL at all
             if schema.names:  # the message of the stricter parse names the row
@@ -372,7 +373,7 @@ class FileSource(Source):
     def _union(self) -> pa.Schema:
         union, first_of = pa.schema([]), {}
         for path in self.files:
-            schema = self._guard(path, lambda: self._file_schema(path))
+            schema = self._guard(path, functools.partial(self._file_schema, path))
             check_names(schema.names, self.shown(path))
             try:
                 union = pa.unify_schemas([union, schema], promote_options="permissive")
@@ -397,7 +398,7 @@ class FileSource(Source):
 
     def _batches(self) -> Iterator[pa.RecordBatch]:
         fragments = self.dataset.get_fragments() if self.dataset is not None else [None] * len(self.files)
-        for path, fragment in zip(self.files, fragments):
+        for path, fragment in zip(self.files, fragments, strict=True):
             keys = self.partitions[path]
             rows = 0
             batches = self._file_batches(path, fragment)

@@ -29,14 +29,14 @@ import torch
 from onnx import helper, numpy_helper
 from onnxruntime.quantization import QuantType, quantize_dynamic
 from onnxruntime.quantization.shape_inference import quant_pre_process
+from rowquant import quantize_rows
 from transformers import AutoModel
 
 from emospark import Bundle, EmotionModel
-from emospark.bundles.export import save_classifier, save_thresholds
-from emospark.labels import GO_EMOTIONS
 from emospark.bundles.bundle import MANIFEST
+from emospark.bundles.export import save_classifier, save_thresholds
 from emospark.core.metrics import bootstrap_intervals, cross_fitted, report, tune_thresholds
-from rowquant import quantize_rows
+from emospark.labels import GO_EMOTIONS
 
 DATA = Path(os.environ.get("EMOSPARK_GO_EMOTIONS", Path(__file__).resolve().parents[3] / "shared" / "data" / "go_emotions"))
 NAME = "minilm-l6-go-emotions"
@@ -336,7 +336,7 @@ def main() -> None:
     variant = next(v for v in PREFERENCE if compare[v]["dev_macro_f1_tuned"] >= floor and compare[v]["max_batch_dependence"] < 1e-4)
     proba = probas[variant]
     thresholds = tune_thresholds(y, proba)
-    save_thresholds(dict(zip(GO_EMOTIONS, thresholds)), head_dir / "thresholds.json")
+    save_thresholds(dict(zip(GO_EMOTIONS, thresholds, strict=True)), head_dir / "thresholds.json")
     metrics = {
         "dataset": "go_emotions dev (5,426 texts); thresholds tuned on the same split",
         "encoder_precision": variant,

@@ -250,8 +250,8 @@ def paired_bootstrap(y: np.ndarray, new: np.ndarray, old: np.ndarray, n: int, se
     diffs = []
     for b in range(n):
         i = rng.integers(0, len(y), len(y))
-        cf = lambda p: cross_fitted(y[i], p[i], GO_EMOTIONS, repeats=3, seed=b)["macro"]["f1"]  # noqa: E731
-        diffs.append(cf(new) - cf(old))
+        f1 = [cross_fitted(y[i], p[i], GO_EMOTIONS, repeats=3, seed=b)["macro"]["f1"] for p in (new, old)]
+        diffs.append(f1[0] - f1[1])
     return np.array(diffs)
 
 

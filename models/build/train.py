@@ -98,7 +98,7 @@ class Tokens:
             lengths = z[f"{split}_len"]
             ends = np.cumsum(lengths)
             flat = z[f"{split}_flat"]
-            ids = [flat[e - n : e].tolist() for e, n in zip(ends, lengths)]
+            ids = [flat[e - n : e].tolist() for e, n in zip(ends, lengths, strict=True)]
             self.splits[split] = (ids, z[f"{split}_y"])
 
 

@@ -41,7 +41,7 @@ from .udf import score
 def to_threshold(value: Any) -> float | dict[str, float] | None:
     """One number, or {label: number} (a list of 28 becomes that dict)."""
     checked = check_threshold(value)
-    return dict(zip(GO_EMOTIONS, checked)) if isinstance(checked, tuple) else checked
+    return dict(zip(GO_EMOTIONS, checked, strict=True)) if isinstance(checked, tuple) else checked
 
 
 class EmotionClassifier(Transformer, HasInputCol, HasOutputCol, DefaultParamsReadable, DefaultParamsWritable):

@@ -15,6 +15,10 @@ from dataclasses import asdict
 from typing import Any
 
 import pandas as pd  # the UDF's type hints name it
+from pyspark.sql import Column, DataFrame  # noqa: E402
+from pyspark.sql.functions import col, pandas_udf  # noqa: E402
+from pyspark.sql.pandas.types import from_arrow_type  # noqa: E402
+from pyspark.sql.types import DataType, NullType, StringType  # noqa: E402
 
 from ...core.schema import DEFAULT_COLUMN
 from ...core.scoring import score_type
@@ -22,11 +26,6 @@ from ...errors import InputError, UsageError
 from ...labels import GO_EMOTIONS
 from .environment import FIX_HINT, use_driver_python
 from .options import SparkOptions, check_options
-
-from pyspark.sql import Column, DataFrame  # noqa: E402
-from pyspark.sql.functions import col, pandas_udf  # noqa: E402
-from pyspark.sql.pandas.types import from_arrow_type  # noqa: E402
-from pyspark.sql.types import DataType, NullType, StringType  # noqa: E402
 
 MISSING_EMOSPARK = "emospark cannot be imported by the Spark worker's Python"
 
