@@ -22,6 +22,7 @@ finished runs and records are skipped. Start it in the background at low priorit
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -34,6 +35,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import train as T  # noqa: E402
 
+import emospark  # noqa: E402
+from emospark.bundles.bundle import file_sha256  # noqa: E402
 from emospark.core.metrics import cross_fitted, report, tune_thresholds  # noqa: E402
 from emospark.labels import GO_EMOTIONS  # noqa: E402
 
@@ -230,15 +233,16 @@ def status(args: argparse.Namespace) -> None:
 
 
 def bundle_dev_proba(name: str, work: Path, data: Path) -> np.ndarray:
-    """A bundle's probabilities on dev (its int8 ONNX path, as users get them), cached in WORK.
+    """A bundle's probabilities on dev (its int8 ONNX path, as users get them), cached in WORK
+    under the digest of the bundle's files, so a bundle rebuilt in place is scored again.
     ``name``: a registered name or a bundle directory."""
-    path = work / ("bundle-" + re.sub(r"[^\w.-]", "_", name) + "-dev_proba.npy")
+    model = emospark.load(name)
+    digest = hashlib.sha256("".join(file_sha256(f) for f in model.bundle.files().values()).encode()).hexdigest()
+    path = work / ("bundle-" + re.sub(r"[^\w.-]", "_", name) + f"-{digest[:16]}-dev_proba.npy")
     if not path.exists():
-        import emospark
-
         texts, _ = T.read_split(data / "dev.tsv", len(GO_EMOTIONS))
         tmp = path.with_suffix(".tmp.npy")
-        np.save(tmp, emospark.load(name).predict_proba(texts))
+        np.save(tmp, model.predict_proba(texts))
         os.replace(tmp, path)
     return np.load(path)
 
