@@ -259,10 +259,9 @@ def paired_bootstrap(y: np.ndarray, new: np.ndarray, old: np.ndarray, n: int, se
     return np.array(diffs)
 
 
-def given_or_chosen(args: argparse.Namespace, rec: dict) -> int:
-    """``--epoch`` if given, else the route's chosen epoch; exits with a message if it has none
-    (not trained yet, or its twin not trained)."""
-    epoch = args.epoch or rec["chosen_epoch"]
+def checked_epoch(args: argparse.Namespace, epoch: int | None) -> int:
+    """``epoch`` (``--epoch``, or the route's chosen one), or an exit with a message if the route
+    has no such epoch (not trained yet, or its twin not trained)."""
     if not epoch or not (args.work / "runs" / args.route / f"dev_proba{epoch}.npy").exists():
         sys.exit(f"routes.py: {args.route} has no {'epoch ' + str(epoch) if epoch else 'chosen epoch'} in "
                  f"{args.work / 'runs'} yet (train it{''.join(' and ' + n for n in needs(args.route))}, or pass --epoch N)")
@@ -275,7 +274,8 @@ def compare(args: argparse.Namespace) -> None:
     ensemble (twice the cost: a ceiling, not a candidate)."""
     y_slice, y_dev = labels_of(args.work, args.base, args.data)
     run = args.work / "runs" / args.route
-    epoch = given_or_chosen(args, record_route(args.route, run, y_slice, y_dev, SOUPS.get(args.route, ())))
+    epoch = checked_epoch(args, args.epoch or record_route(args.route, run, y_slice, y_dev,
+                                                          SOUPS.get(args.route, ()))["chosen_epoch"])
     new, old = np.load(run / f"dev_proba{epoch}.npy"), bundle_dev_proba(args.bundle, args.work, args.data)
     cf = {k: cross_fitted(y_dev, p, GO_EMOTIONS, repeats=50)
           for k, p in (("new", new), ("old", old), ("ensemble", (new + old) / 2))}
@@ -296,7 +296,7 @@ def compare(args: argparse.Namespace) -> None:
 def export_route(args: argparse.Namespace) -> None:
     run = args.work / "runs" / args.route
     rec = record_route(args.route, run, *labels_of(args.work, args.base, args.data), SOUPS.get(args.route, ()))
-    epoch = given_or_chosen(args, rec)
+    epoch = checked_epoch(args, args.epoch or rec["chosen_epoch"])
     tokens = T.Tokens(args.base, args.data, args.work, 128)
     model = T.EmotionModel(args.base, len(GO_EMOTIONS), tokens.splits["train"][1].mean(0).clip(1e-4, 1 - 1e-4))
     model.load_state_dict(torch.load(run / f"epoch{epoch}.pt"))
